@@ -1,0 +1,126 @@
+"""The database schema: ledger, sign-off tasks, audit log, policy versions.
+
+Changes to these classes need an Alembic migration in ``casework/db/migrations/versions``.
+Personal data lives only in ``SignoffTask.payload``; everything else holds pseudonymised
+case references, step names and numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class LedgerEntry(Base):
+    """One run of one step for one case: what the robot did and what it saved.
+
+    ``baseline_minutes`` is copied from the policy at run time, so editing a policy later never
+    rewrites past savings. ``saved_minutes`` is baseline − human time when the robot's work was
+    used, and 0 − human time when it was not (failed, manual, rejected).
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(100))
+    flow_run_id: Mapped[str] = mapped_column(String(36), index=True)
+    step: Mapped[str] = mapped_column(String(100))
+    step_kind: Mapped[str] = mapped_column(String(20))
+    case_ref: Mapped[str] = mapped_column(String(40), index=True)
+    policy_hash: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(30))
+    robot_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    human_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    baseline_minutes: Mapped[float] = mapped_column(Float)
+    saved_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    kle_subject: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_ledger_started_at", "started_at"),
+        Index("ix_ledger_flow_step", "flow", "step"),
+        Index("ix_ledger_department_started", "department", "started_at"),
+    )
+
+
+class SignoffTask(Base):
+    """A robot's prepared work waiting for a caseworker's approve / amend / reject."""
+
+    __tablename__ = "signoff_tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ledger_entry_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("ledger_entries.id"), unique=True
+    )
+    flow: Mapped[str] = mapped_column(String(100))
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    step: Mapped[str] = mapped_column(String(100))
+    case_ref: Mapped[str] = mapped_column(String(40), index=True)
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="awaiting")
+    signoff_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signoff_departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Everything the caseworker needs; may hold personal data (never copied to logs).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decision_value: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_signoff_status_department", "status", "department"),)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every act (robot or human)."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    flow: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    step: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    case_ref: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """Single row holding the chain's last hash; locked while appending so the chain stays linear."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PolicyVersion(Base):
+    """The exact text of every policy a run used, keyed by its SHA-256."""
+
+    __tablename__ = "policy_versions"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(100), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    content: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,55 @@
+"""Which steps each flow has, so policies can be checked against the code that runs them.
+
+Flows register themselves when their module is imported (see ``casework.runtime``). The core
+never imports ``flows/`` statically; ``discover_flows`` loads flow modules by file path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+_FLOW_STEPS: dict[str, dict[str, str]] = {}  # flow name -> {step name: step kind}
+
+
+def register_step(flow: str, step: str, kind: str) -> None:
+    _FLOW_STEPS.setdefault(flow, {})[step] = kind
+
+
+def register_flow(flow: str) -> None:
+    _FLOW_STEPS.setdefault(flow, {})
+
+
+def flow_steps() -> dict[str, dict[str, str]]:
+    """A copy of the registry: flow name -> {step name: kind}."""
+    return {flow: dict(steps) for flow, steps in _FLOW_STEPS.items()}
+
+
+class FlowImportError(Exception):
+    """A flow module could not be imported; the message names the file."""
+
+
+def discover_flows(flows_dir: Path) -> dict[str, dict[str, str]]:
+    """Import every module in ``flows_dir`` and return the steps they registered."""
+    root = flows_dir.resolve().parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    package = flows_dir.name
+    for path in sorted(flows_dir.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"{package}.{path.stem}"
+        if module_name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise FlowImportError(f"{path}: not a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # surfaced as one clear line by the CLI
+            del sys.modules[module_name]
+            raise FlowImportError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from exc
+    return flow_steps()

@@ -1,0 +1,53 @@
+"""Runtime configuration, read from the environment (prefix ``CASEWORK_``) and nothing else.
+
+One object so every part (runtime, ledger, CLI, later the inbox) agrees on where data lives.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEWORK_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".casework"),
+        description="Where the embedded SQLite database and local keys live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user:pw@host/db",
+    )
+    policy_dir: Path = Field(default=Path("policies"), description="Folder of policy YAML files.")
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Secret for pseudonymising case ids. Must be the same on every machine of "
+        "one installation; when unset a key is generated once in data_dir.",
+    )
+    auto_migrate: bool = Field(
+        default=True, description="Bring the database schema up to date when a flow starts."
+    )
+    language: str = Field(default="da", description="Default language for texts: da, en or nb.")
+    hours_per_fte: float = Field(default=1667.0, gt=0)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'casework.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Tests and the CLI change the environment; this makes the next read see it."""
+    get_settings.cache_clear()
