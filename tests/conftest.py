@@ -40,4 +40,29 @@ def db_engine(casework_env: Path) -> Engine:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"casework: postgres tests {'on' if os.environ.get('CASEWORK_TEST_POSTGRES_URL') else 'off'}"
+    postgres = "on" if os.environ.get("CASEWORK_TEST_POSTGRES_URL") else "off"
+    return f"casework: postgres tests {postgres}"
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect API server for the whole session (ephemeral, own PREFECT_HOME)."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+    from prefect.settings.context import temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with (prefect_test_harness(server_startup_timeout=90),
+          temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})):
+        yield str(PREFECT_API_URL.value())
+        _drain_prefect_workers()
+
+
+def _drain_prefect_workers() -> None:
+    """Without this, interpreter exit can hang ~75 s waiting on log/event uploads."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.instance().drain()
+    EventsWorker.drain_all()

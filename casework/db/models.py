@@ -105,7 +105,7 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """Single row holding the chain's last hash; locked while appending so the chain stays linear."""
+    """Single row with the chain's last hash; locked while appending, so the chain stays linear."""
 
     __tablename__ = "audit_head"
 

@@ -1,0 +1,102 @@
+"""The ``casework`` command: one Typer app, each part registering its own commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from casework.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Casework robots: policies, ledger, reports and text suggestions.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+ledger_app = typer.Typer(no_args_is_help=True, help="The time-savings ledger.")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(ledger_app, name="ledger")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to the newest version (SQLite or PostgreSQL)."""
+    from casework.db import migrate
+
+    migrate.upgrade()
+    typer.echo(f"database at revision {migrate.current_revision()}: "
+               f"{_safe_url(get_settings().effective_database_url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and whether it is up to date."""
+    from casework.db import migrate
+
+    current, head = migrate.current_revision(), migrate.head_revision()
+    typer.echo(f"current {current or 'none'}, newest {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain: any edited, deleted or reordered event is reported."""
+    from casework.audit import verify_chain
+    from casework.db.session import reading
+
+    with reading() as session:
+        report = verify_chain(session)
+    if report.ok:
+        typer.echo(f"audit log intact: {report.events} events")
+        return
+    typer.echo(f"audit log BROKEN at event {report.first_bad_seq}: {report.problem}", err=True)
+    raise typer.Exit(1)
+
+
+@ledger_app.command("summary")
+def ledger_summary() -> None:
+    """Savings per flow and step over the whole ledger."""
+    from casework import ledger
+    from casework.db.session import reading
+
+    with reading() as session:
+        rows = ledger.step_savings(session)
+        hours = ledger.total_saved_hours(session)
+    typer.echo(f"{'flow':<22} {'step':<20} {'runs':>6} {'auto':>6} {'sign-off':>8} "
+               f"{'manual':>6} {'failed':>6} {'saved h':>8}")
+    for r in rows:
+        typer.echo(f"{r.flow:<22} {r.step:<20} {r.runs:>6} {r.autonomous:>6} {r.signoff:>8} "
+                   f"{r.manual:>6} {r.failed:>6} {r.saved_minutes / 60:>8.2f}")
+    typer.echo(f"hours saved in total: {hours:.2f}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _register_parts() -> None:
+    """Parts add their commands here; a part that is missing leaves the rest usable."""
+    from casework.policy.cli import register as register_policy
+
+    register_policy(app)
+    for module in ("casework.suggest.cli", "casework.report.cli"):
+        try:
+            part = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        part.register(app)
+
+
+_register_parts()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

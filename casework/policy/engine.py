@@ -1,0 +1,64 @@
+"""Decide, for one step of one case, whether it runs on its own, waits for sign-off, or is manual.
+
+Runs for every step, so it only reads the already-parsed policy. It fails safe: a condition
+that cannot be evaluated sends the case to a human rather than letting it through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from casework.policy.conditions import parse_condition
+from casework.policy.loader import Policy
+
+NO_LEGAL_BASIS_REASON = "decision step without a legal_basis needs sign-off"
+
+
+class Route(BaseModel):
+    """The routing decision and, when not autonomous, every reason why (shown to the signer)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: Literal["autonomous", "signoff", "manual"]
+    reasons: list[str] = []
+
+
+def route(
+    policy: Policy,
+    step: str,
+    facts: Mapping[str, Any],
+    *,
+    force_signoff: str | None = None,
+) -> Route:
+    """Route ``step`` given ``facts`` = {"case": {...}, "result": {...}, "confidence": ...}.
+
+    ``force_signoff`` (e.g. an administrator's stop switch) is the reason text; it sends an
+    otherwise autonomous step to sign-off. Raises ``KeyError`` for a step the policy lacks.
+    """
+    step_policy = policy.step(step)
+    if step_policy.mode == "manual":
+        return Route(mode="manual", reasons=["policy mode is manual"])
+    reasons: list[str] = []
+    if step_policy.mode == "signoff":
+        reasons.append("policy mode is signoff")
+    elif step_policy.kind == "decision" and not step_policy.legal_basis:
+        reasons.append(NO_LEGAL_BASIS_REASON)  # the loader refuses this; defence in depth
+    if force_signoff is not None:
+        reasons.append(force_signoff or "sign-off forced")
+    if step_policy.mode == "autonomous":
+        conditions = policy.conditions.get(step)
+        if conditions is None:  # a hand-built Policy; never skip its conditions
+            conditions = [parse_condition(text) for text in step_policy.signoff_when]
+        for condition in conditions:
+            result = condition.evaluate(facts)
+            if result is True:
+                reasons.append(f"signoff_when: {condition.text}")
+            elif result is None:
+                reasons.append(f"could not evaluate: {condition.text}")
+    # reasons passed explicitly: pydantic's default-list copy would double the cost of this call.
+    if reasons:
+        return Route(mode="signoff", reasons=reasons)
+    return Route(mode="autonomous", reasons=[])

@@ -1,0 +1,345 @@
+"""The step runtime: the one place that runs, times and routes a casework step.
+
+A flow module creates one ``CaseworkFlow`` and decorates its functions::
+
+    robot = CaseworkFlow("journal_placement")
+
+    @robot.step(kind="preparatory")
+    def suggest_journal(case: Case, letter: Letter) -> JournalSuggestion: ...
+
+    @robot.flow()
+    def journal_placement(letters: list[Letter]) -> None:
+        for letter in letters:
+            case = Case(id=letter.case_id, department="byg")
+            decision = require_signoff(suggest_journal(case, letter))
+            if decision.proceed:
+                file_document(case, decision.value)
+
+Each step call is a Prefect task that measures the robot's wall time, asks the policy engine
+whether this case may go on autonomously, needs a caseworker's sign-off or stays manual, and
+writes one ledger row plus an audit event in one transaction before it returns.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, ParamSpec, TypeVar
+from uuid import uuid4
+
+from prefect import flow as prefect_flow
+from prefect import task as prefect_task
+from prefect.context import FlowRunContext, TaskRunContext
+from pydantic import BaseModel, ConfigDict
+
+from casework import audit, ledger, registry
+from casework.case import Case
+from casework.db import migrate
+from casework.db.models import PolicyVersion
+from casework.db.session import get_engine, transaction
+from casework.ledger import Mode, Outcome, StepRecord
+from casework.policy.engine import route
+from casework.policy.errors import PolicyError
+from casework.policy.loader import Policy, check_against_flow, load_policy, policy_path
+from casework.privacy import install_log_masking
+from casework.settings import get_settings
+from casework.signoff.tasks import create_signoff_task
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StepOutcome(BaseModel, Generic[T]):
+    """What a governed step hands back: the robot's result and how the policy routed it."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    flow: str
+    step: str
+    case_ref: str
+    mode: Mode
+    result: T | None = None  # None when the step stayed manual (the robot did not run it)
+    reasons: list[str] = []
+    ledger_id: str
+    signoff_task_id: str | None = None
+
+
+class NotApproved(RuntimeError):
+    """Raised when a flow uses the value of work that nobody approved."""
+
+
+class Decision(BaseModel, Generic[T]):
+    """The answer to "may the flow go on with this result?"."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    status: Outcome
+    step: str
+    case_ref: str
+    signoff_task_id: str | None = None
+    reasons: list[str] = []
+    value_: T | None = None
+
+    @property
+    def proceed(self) -> bool:
+        return self.status in ledger.WORK_USED
+
+    @property
+    def value(self) -> T:
+        if not self.proceed:
+            raise NotApproved(
+                f"step {self.step!r} for case {self.case_ref} is {self.status.value}; "
+                "its result may not be used"
+            )
+        return self.value_  # type: ignore[return-value]
+
+
+def require_signoff(outcome: StepOutcome[T]) -> Decision[T]:
+    """Let the flow go on only with work the policy or a caseworker allows.
+
+    Autonomous results pass straight through. A result that needs sign-off is already stored as
+    an "awaiting sign-off" task by the step; until a caseworker decides, the decision says so
+    and its value cannot be used. Manual steps were never run by the robot.
+    """
+    common = {"step": outcome.step, "case_ref": outcome.case_ref, "reasons": outcome.reasons,
+              "signoff_task_id": outcome.signoff_task_id}
+    if outcome.mode is Mode.AUTONOMOUS:
+        return Decision(status=Outcome.COMPLETED, value_=outcome.result, **common)
+    if outcome.mode is Mode.MANUAL:
+        return Decision(status=Outcome.MANUAL, **common)
+    return Decision(status=Outcome.AWAITING_SIGNOFF, **common)
+
+
+def _result_facts(result: Any) -> dict[str, Any]:
+    if isinstance(result, BaseModel):
+        return {name: getattr(result, name) for name in type(result).model_fields}
+    if isinstance(result, dict):
+        return dict(result)
+    return {}
+
+
+_KLE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
+
+
+def _kle_of(result_facts: dict[str, Any]) -> str | None:
+    """A used result that names a KLE subject tells the ledger the case's subject."""
+    value = result_facts.get("kle")
+    return value if isinstance(value, str) and _KLE.match(value) else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CaseworkFlow:
+    """One automated flow: its policy file, its governed steps and its Prefect flow."""
+
+    def __init__(self, name: str, *, policy_file: Path | str | None = None) -> None:
+        self.name = name
+        self._policy_file = Path(policy_file) if policy_file else None
+        self._lock = threading.Lock()
+        self._cached: tuple[tuple[int, int], Policy] | None = None
+        self._pinned: dict[str, Policy] = {}  # flow run id -> policy in force for that run
+        self._schema_ready = False
+        registry.register_flow(name)
+
+    # -- policy ---------------------------------------------------------------------------
+    @property
+    def policy_file(self) -> Path:
+        return self._policy_file or policy_path(get_settings().policy_dir, self.name)
+
+    def policy(self) -> Policy:
+        """The current policy, re-read only when the file changed."""
+        path = self.policy_file
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = (-1, -1)
+        with self._lock:
+            if self._cached and self._cached[0] == stamp:
+                return self._cached[1]
+            policy = load_policy(path)
+            problems = check_against_flow(policy, registry.flow_steps().get(self.name, {}),
+                                          True)
+            if problems:
+                raise PolicyError(problems)
+            self._cached = (stamp, policy)
+            return policy
+
+    def _policy_for_run(self, flow_run_id: str) -> Policy:
+        return self._pinned.get(flow_run_id) or self.policy()
+
+    def _start_run(self, flow_run_id: str) -> Policy:
+        install_log_masking()
+        if not self._schema_ready and get_settings().auto_migrate:
+            migrate.ensure_schema(get_engine())
+            self._schema_ready = True
+        policy = self.policy()
+        with transaction() as session:
+            if session.get(PolicyVersion, policy.hash) is None:
+                session.add(PolicyVersion(hash=policy.hash, flow=self.name,
+                                          path=str(policy.path), content=policy.text,
+                                          first_seen_at=_now()))
+                audit.append(session, actor=f"robot:{self.name}", action="policy.first_used",
+                             flow=self.name, details={"policy_hash": policy.hash})
+        self._pinned[flow_run_id] = policy
+        return policy
+
+    # -- decorators -----------------------------------------------------------------------
+    def step(
+        self, name: str | None = None, *, kind: str = "preparatory", **task_options: Any
+    ) -> Callable[[Callable[..., T]], Callable[..., StepOutcome[T]]]:
+        """Make ``fn(case, ...)`` a governed Prefect task named after the step."""
+
+        def decorate(fn: Callable[..., T]) -> Callable[..., StepOutcome[T]]:
+            step_name = name or fn.__name__
+            params = list(inspect.signature(fn).parameters)
+            if not params:
+                raise TypeError(f"step {step_name!r}: first parameter must be the Case")
+            registry.register_step(self.name, step_name, kind)
+            governed = self._governed(fn, step_name, kind)
+            options = {"name": step_name, **task_options}
+            return prefect_task(**options)(governed)
+
+        return decorate
+
+    def flow(self, **flow_options: Any) -> Callable[[Callable[P, T]], Callable[P, T]]:
+        """Make ``fn`` the Prefect flow; pins the policy for the run and publishes savings."""
+
+        def decorate(fn: Callable[P, T]) -> Callable[P, T]:
+            @functools.wraps(fn)
+            def run(*args: P.args, **kwargs: P.kwargs) -> T:
+                flow_run_id = _current_flow_run_id()
+                self._start_run(flow_run_id)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    self._pinned.pop(flow_run_id, None)
+                    from casework.artifacts import publish_run_savings
+
+                    publish_run_savings(self.name, flow_run_id)
+
+            _adopt_signature(run, fn)
+            options = {"name": self.name.replace("_", "-"), **flow_options}
+            return prefect_flow(**options)(run)
+
+        return decorate
+
+    # -- the governed step ------------------------------------------------------------------
+    def _governed(self, fn: Callable[..., T], step_name: str, kind: str) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def run_step(case: Case, *args: Any, **kwargs: Any) -> StepOutcome[T]:
+            if not isinstance(case, Case):
+                raise TypeError(f"step {step_name!r}: first argument must be a Case, "
+                                f"got {type(case).__name__}")
+            flow_run_id, step_run_id = _current_run_ids()
+            policy = self._policy_for_run(flow_run_id)
+            step_policy = policy.step(step_name)
+            started = _now()
+            base = {
+                "id": step_run_id, "flow": self.name, "flow_run_id": flow_run_id,
+                "step": step_name, "step_kind": step_policy.kind, "case_ref": case.ref,
+                "policy_hash": policy.hash, "baseline_minutes": step_policy.manual_minutes,
+                "department": case.department or policy.model.department,
+                "kle_subject": case.kle, "started_at": started,
+            }
+            if step_policy.mode == "manual":
+                self._write(StepRecord(**base, mode=Mode.MANUAL, outcome=Outcome.MANUAL,
+                                       robot_seconds=0.0, reasons=["policy mode is manual"],
+                                       finished_at=started))
+                return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref,
+                                   mode=Mode.MANUAL, reasons=["policy mode is manual"],
+                                   ledger_id=step_run_id)
+
+            t0 = time.perf_counter()
+            try:
+                result = fn(case, *args, **kwargs)
+            except Exception as exc:
+                self._write(StepRecord(**base, mode=Mode(step_policy.mode),
+                                       outcome=Outcome.FAILED,
+                                       robot_seconds=time.perf_counter() - t0,
+                                       error=type(exc).__name__, finished_at=_now()))
+                raise
+            robot_seconds = time.perf_counter() - t0
+
+            result_facts = _result_facts(result)
+            decided = route(policy, step_name, {"case": case.facts(), "result": result_facts,
+                                                "confidence": result_facts.get("confidence")})
+            mode = Mode(decided.mode)
+            if mode is Mode.AUTONOMOUS and not base["kle_subject"]:
+                base["kle_subject"] = _kle_of(result_facts)
+            record = StepRecord(
+                **base, mode=mode,
+                outcome=Outcome.COMPLETED if mode is Mode.AUTONOMOUS else (
+                    Outcome.AWAITING_SIGNOFF if mode is Mode.SIGNOFF else Outcome.MANUAL),
+                robot_seconds=robot_seconds, reasons=decided.reasons, finished_at=_now(),
+            )
+            task_id = None
+            with transaction() as session:
+                ledger.record_step(session, record)
+                if mode is Mode.SIGNOFF:
+                    task = create_signoff_task(
+                        session, ledger_entry_id=step_run_id, flow=self.name,
+                        flow_run_id=flow_run_id, step=step_name, case_ref=case.ref,
+                        department=record.department, roles=list(step_policy.signoff_by.roles),
+                        departments=list(step_policy.signoff_by.departments),
+                        suggestion=result, reasons=decided.reasons,
+                        case_summary=case.summary, deadline_hours=step_policy.deadline_hours,
+                        policy_hash=policy.hash,
+                    )
+                    task_id = task.id
+                self._audit_step(session, record)
+            return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref, mode=mode,
+                               result=result if mode is not Mode.MANUAL else None,
+                               reasons=decided.reasons, ledger_id=step_run_id,
+                               signoff_task_id=task_id)
+
+        _adopt_signature(run_step, fn)
+        return run_step
+
+    def _write(self, record: StepRecord) -> None:
+        with transaction() as session:
+            ledger.record_step(session, record)
+            self._audit_step(session, record)
+
+    def _audit_step(self, session: Any, record: StepRecord) -> None:
+        audit.append(
+            session, actor=f"robot:{self.name}", action=f"step.{record.outcome.value}",
+            flow=self.name, step=record.step, case_ref=record.case_ref,
+            details={"mode": record.mode.value, "reasons": record.reasons,
+                     "policy_hash": record.policy_hash, "flow_run_id": record.flow_run_id,
+                     "ledger_id": record.id, "error": record.error},
+        )
+
+
+def _adopt_signature(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
+    """Prefect validates parameters from the wrapper's signature; give it the function's, with
+    annotations evaluated in the function's own module (flows use ``from __future__``)."""
+    signature = inspect.signature(fn, eval_str=True)
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {
+        name: p.annotation for name, p in signature.parameters.items()
+        if p.annotation is not inspect.Parameter.empty
+    } | ({"return": signature.return_annotation}
+         if signature.return_annotation is not inspect.Signature.empty else {})
+
+
+def _current_flow_run_id() -> str:
+    ctx = FlowRunContext.get()
+    return str(ctx.flow_run.id) if ctx and ctx.flow_run else "no-flow-run"
+
+
+def _current_run_ids() -> tuple[str, str]:
+    """(flow run id, step run id). The step run id is the Prefect task run id, so a retried
+    task run keeps one ledger row; outside Prefect each call gets a fresh id."""
+    ctx = TaskRunContext.get()
+    if ctx is not None:
+        return str(ctx.task_run.flow_run_id or _current_flow_run_id()), str(ctx.task_run.id)
+    return _current_flow_run_id(), str(uuid4())

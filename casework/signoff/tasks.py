@@ -1,0 +1,58 @@
+"""Creating sign-off tasks. Stored in the same transaction as the step's ledger row, so a step
+that needs sign-off is durably "awaiting sign-off" the moment the step ends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from casework.db.models import SignoffTask
+
+
+def to_jsonable(value: Any) -> Any:
+    """The robot's result as JSON for the caseworker's screen."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+        return value
+    return {"value": repr(value)}
+
+
+def create_signoff_task(
+    session: Session, *, ledger_entry_id: str, flow: str, flow_run_id: str, step: str,
+    case_ref: str, department: str | None, roles: list[str], departments: list[str],
+    suggestion: Any, reasons: list[str], case_summary: str | None,
+    deadline_hours: float | None, policy_hash: str, now: datetime | None = None,
+) -> SignoffTask:
+    """Store (or return the already stored) task for this step run."""
+    existing = session.query(SignoffTask).filter_by(ledger_entry_id=ledger_entry_id).one_or_none()
+    if existing is not None:
+        return existing
+    now = now or datetime.now(UTC)
+    suggestion_json = to_jsonable(suggestion)
+    fields = suggestion_json if isinstance(suggestion_json, dict) else {}
+    task = SignoffTask(
+        id=ledger_entry_id,
+        ledger_entry_id=ledger_entry_id,
+        flow=flow, flow_run_id=flow_run_id, step=step, case_ref=case_ref,
+        department=department, status="awaiting",
+        signoff_roles=roles, signoff_departments=departments or ([department] if department
+                                                                 else []),
+        payload={
+            "case_summary": case_summary,
+            "suggestion": suggestion_json,
+            "confidence": fields.get("confidence"),
+            "why": fields.get("why") or fields.get("reason") or fields.get("evidence"),
+            "alternatives": fields.get("alternatives", []),
+            "sources": fields.get("sources", []),
+            "signoff_reasons": reasons,
+            "policy_hash": policy_hash,
+        },
+        created_at=now,
+        deadline=now + timedelta(hours=deadline_hours) if deadline_hours else None,
+    )
+    session.add(task)
+    return task

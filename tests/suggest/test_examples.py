@@ -1,0 +1,64 @@
+"""Confirmed examples: append-only store, retrain into a model folder, picked up on load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from casework.suggest.examples import Example, ExampleModel, ExampleStore, retrain
+from casework.suggest.suggester import TaxonomySuggester
+from casework.suggest.taxonomy import TaxonomyError, load_kle
+
+
+def test_store_appends_and_last_confirmation_wins(tmp_path: Path) -> None:
+    kle = load_kle()
+    store = ExampleStore(tmp_path / "examples")
+    assert store.latest("kle") == []
+    store.add(kle, [Example(id="1", text="carport", code="02.34.00")])
+    store.add(kle, [Example(id="2", text="boligstøtte", code="32.06.00"),
+                    Example(id="1", text="carport", code="02.34.02")])
+    lines = store.path("kle").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and json.loads(lines[0])["confirmed_at"]
+    latest = {ex.id: ex.code for ex in store.latest("kle")}
+    assert latest == {"1": "02.34.02", "2": "32.06.00"}
+    with pytest.raises(TaxonomyError, match="code '99.99.99' is not in kle"):
+        store.add(kle, [Example(id="3", text="x", code="99.99.99")])
+
+
+def test_store_reports_corrupt_line(tmp_path: Path) -> None:
+    store = ExampleStore(tmp_path)
+    store.path("kle").write_text('{"id": "1", "text": "a", "code": "02.34.02"}\nnot json\n',
+                                 encoding="utf-8")
+    with pytest.raises(ValueError, match=r"kle.jsonl line 2"):
+        store.latest("kle")
+
+
+def test_default_folders_follow_settings(cli_env: Path) -> None:
+    assert ExampleStore().folder == cli_env / "examples"
+    assert ExampleModel.default_dir("kle") == cli_env / "models" / "suggest" / "kle"
+
+
+def test_retrain_builds_model_used_on_load(tmp_path: Path, suggest_cache: Path) -> None:
+    store = ExampleStore(tmp_path / "examples")
+    text = "Spørgsmål om hundeskov ved søen og hegn omkring"
+    store.add(load_kle(), [Example(id="a", text=text, code="09.19.00")])
+    with pytest.raises(ValueError, match="no confirmed examples for fsiii"):
+        retrain("fsiii", store=store, model_dir=tmp_path / "fs")
+    meta = retrain("kle", store=store, model_dir=tmp_path / "model", engine="tfidf")
+    assert (meta.examples, meta.codes, meta.engine, meta.encoder) == (1, 1, "tfidf", None)
+    assert (tmp_path / "model" / "meta.json").is_file()
+    model = ExampleModel.load(tmp_path / "model")
+    assert model.texts == [text] and model.codes == ["09.19.00"]
+
+    suggester = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
+                                       model_dir=tmp_path / "model")
+    assert suggester.example_count == 1
+    [ranked] = suggester.suggest(["Henvendelse om hundeskov ved Nørresø og indhegning"], top=1)
+    assert ranked[0].code == "09.19.00"
+    plain = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
+                                   model_dir=tmp_path / "model", use_examples=False)
+    assert plain.example_count == 0
+    with pytest.raises(FileNotFoundError, match="not a retrained suggestion model"):
+        ExampleModel.load(tmp_path / "nothing")
