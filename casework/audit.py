@@ -42,9 +42,8 @@ def append(session: Session, *, actor: str, action: str, flow: str | None = None
     at = at or datetime.now(UTC)
     details = details or {}
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
-    if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS)
-        session.add(head)
+    if head is None:  # the first migration creates it; its absence means no migrated schema
+        raise RuntimeError("audit_head row missing: run `casework db upgrade`")
     seq = head.last_seq + 1
     digest = _digest(head.last_hash, _canonical(seq, at, actor, action, flow, step, case_ref,
                                                 details))

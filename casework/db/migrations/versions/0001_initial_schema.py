@@ -41,6 +41,16 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    # The chain head exists from the start, so appenders always lock one row (no insert race).
+    op.bulk_insert(
+        sa.table(
+            "audit_head",
+            sa.column("id", sa.Integer),
+            sa.column("last_seq", sa.Integer),
+            sa.column("last_hash", sa.String),
+        ),
+        [{"id": 1, "last_seq": 0, "last_hash": "0" * 64}],
+    )
     op.create_table(
         "ledger_entries",
         sa.Column("id", sa.String(length=36), nullable=False),
