@@ -29,6 +29,8 @@ def main() -> None:
     os.environ.setdefault("CASEWORK_PSEUDONYM_KEY", "bench")
     os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The local server keeps its state in SQLite; a busy moment answers 503, which is retried.
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
     policy = work / "bench_flow.yaml"
     policy.write_text(
         "flow: bench_flow\nsteps:\n  work:\n    kind: preparatory\n    mode: autonomous\n"

@@ -36,19 +36,22 @@ from uuid import uuid4
 from prefect import flow as prefect_flow
 from prefect import task as prefect_task
 from prefect.context import FlowRunContext, TaskRunContext
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from pydantic import BaseModel, ConfigDict
 
 from casework import audit, ledger, registry
 from casework.case import Case
 from casework.db import migrate
-from casework.db.models import PolicyVersion
-from casework.db.session import get_engine, transaction
+from casework.db.models import PolicyVersion, SignoffTask
+from casework.db.session import get_engine, reading, transaction
 from casework.ledger import Mode, Outcome, StepRecord
 from casework.policy.engine import route
 from casework.policy.errors import PolicyError
 from casework.policy.loader import Policy, check_against_flow, load_policy, policy_path
 from casework.privacy import install_log_masking
 from casework.settings import get_settings
+from casework.signoff.decisions import SignoffInput, mark_consumed, stored_decision
 from casework.signoff.tasks import create_signoff_task
 
 P = ParamSpec("P")
@@ -100,12 +103,16 @@ class Decision(BaseModel, Generic[T]):
         return self.value_  # type: ignore[return-value]
 
 
-def require_signoff(outcome: StepOutcome[T]) -> Decision[T]:
+def require_signoff(outcome: StepOutcome[T], *, wait: str | None = None) -> Decision[T]:
     """Let the flow go on only with work the policy or a caseworker allows.
 
-    Autonomous results pass straight through. A result that needs sign-off is already stored as
-    an "awaiting sign-off" task by the step; until a caseworker decides, the decision says so
-    and its value cannot be used. Manual steps were never run by the robot.
+    Autonomous results pass straight through; manual steps were never run by the robot. Work
+    that needs sign-off is already stored as a task by the step. If a caseworker has decided,
+    that decision is returned (also after a suspended run resumes from the top). Otherwise,
+    by ``wait`` (default: setting ``CASEWORK_SIGNOFF_WAIT``): ``record`` returns "awaiting
+    sign-off" at once, ``pause`` waits in this process, ``suspend`` ends the process until the
+    decision arrives. A wait that times out leaves the task awaiting; nothing is ever approved
+    by default.
     """
     common = {"step": outcome.step, "case_ref": outcome.case_ref, "reasons": outcome.reasons,
               "signoff_task_id": outcome.signoff_task_id}
@@ -113,7 +120,56 @@ def require_signoff(outcome: StepOutcome[T]) -> Decision[T]:
         return Decision(status=Outcome.COMPLETED, value_=outcome.result, **common)
     if outcome.mode is Mode.MANUAL:
         return Decision(status=Outcome.MANUAL, **common)
-    return Decision(status=Outcome.AWAITING_SIGNOFF, **common)
+    task_id = outcome.signoff_task_id
+    if task_id is None:  # never approve what was not stored for a caseworker
+        return Decision(status=Outcome.AWAITING_SIGNOFF, **common)
+
+    stored = stored_decision(task_id)
+    if stored is None:
+        strategy = wait or get_settings().signoff_wait
+        if strategy != "record":
+            _wait_for_decision(task_id, strategy)
+            stored = stored_decision(task_id)
+    if stored is None:
+        return Decision(status=Outcome.AWAITING_SIGNOFF, **common)
+    mark_consumed(task_id)
+    status = Outcome(stored.decision)
+    if status is Outcome.APPROVED:
+        value = outcome.result
+    elif status is Outcome.AMENDED:
+        value = _amended(outcome.result, stored.value)
+    else:
+        value = None
+    return Decision(status=status, value_=value, **common)
+
+
+def _amended(original: Any, value: dict[str, Any] | None) -> Any:
+    """The caseworker's amended result, in the robot's result type."""
+    if value is None:
+        return original
+    if isinstance(original, BaseModel):
+        return type(original).model_validate({**original.model_dump(), **value})
+    return value
+
+
+def _wait_for_decision(task_id: str, strategy: str) -> None:
+    """Block (pause) or stop (suspend) this flow run until the inbox's decision arrives."""
+    with reading() as session:
+        task = session.get(SignoffTask, task_id)
+        deadline = task.deadline if task else None
+    max_wait = get_settings().signoff_max_wait_hours * 3600
+    if deadline is not None:
+        deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+        max_wait = max(60.0, (deadline - _now()).total_seconds())
+    key = f"signoff-{task_id}"
+    try:
+        if strategy == "suspend":
+            suspend_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), key=key)
+        else:
+            pause_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), poll_interval=1,
+                           key=key)
+    except FlowPauseTimeout:
+        return  # still awaiting: escalation is the deadline handler's job, never approval
 
 
 def _result_facts(result: Any) -> dict[str, Any]:
@@ -205,7 +261,12 @@ class CaseworkFlow:
                 raise TypeError(f"step {step_name!r}: first parameter must be the Case")
             registry.register_step(self.name, step_name, kind)
             governed = self._governed(fn, step_name, kind)
-            options = {"name": step_name, **task_options}
+            options: dict[str, Any] = {"name": step_name}
+            if get_settings().signoff_wait == "suspend":
+                # A suspended run restarts from the top; persisted results bring finished
+                # steps back from cache instead of running (and recording) them twice.
+                options["persist_result"] = True
+            options.update(task_options)
             return prefect_task(**options)(governed)
 
         return decorate

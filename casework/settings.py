@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,15 @@ class Settings(BaseSettings):
     )
     language: str = Field(default="da", description="Default language for texts: da, en or nb.")
     hours_per_fte: float = Field(default=1667.0, gt=0)
+    signoff_wait: Literal["record", "pause", "suspend"] = Field(
+        default="record",
+        description="How a flow waits for a caseworker: 'record' stores the task and goes on "
+        "with other cases; 'pause' waits in process (local runs); 'suspend' ends the process and "
+        "the run resumes from its cached steps (deployments: holds no process for days).",
+    )
+    signoff_max_wait_hours: float = Field(
+        default=24 * 14, gt=0, description="Longest wait when a step has no deadline."
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -1,0 +1,115 @@
+"""Delivering stored decisions to Prefect (transactional outbox).
+
+The inbox writes each decision and its outbox row in one transaction; this module resumes the
+paused flow run. If Prefect is unreachable the row stays pending and is tried again later, so a
+caseworker is never asked twice. Several deliverers may run: rows are claimed with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from uuid import UUID
+
+import httpx
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from prefect.flow_runs import resume_flow_run
+from pydantic import BaseModel
+from sqlalchemy import select
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from casework.db.models import DecisionOutbox
+from casework.db.session import transaction
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryReport(BaseModel):
+    delivered: int = 0
+    pending: int = 0
+    failed: int = 0
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, PrefectHTTPStatusError) and exc.response.status_code >= 500
+
+
+@retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(3),
+       wait=wait_exponential(multiplier=0.2, max=2), reraise=True)
+def _resume(flow_run_id: str, run_input: dict) -> None:
+    resume_flow_run(UUID(flow_run_id), run_input=run_input)
+
+
+def _run_state(flow_run_id: str) -> tuple[str, bool]:
+    """(state name, is final) of a flow run."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id))
+    state = run.state
+    return (state.name if state else "unknown"), bool(state and state.is_final())
+
+
+def deliver_one(row: DecisionOutbox) -> str:
+    """Try to resume the row's flow run; returns the row's new status."""
+    row.attempts += 1
+    try:
+        _resume(row.flow_run_id, row.run_input)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+        row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if _transient(exc):
+            return "pending"  # Prefect unreachable or busy: try again later
+        try:
+            state, final = _run_state(row.flow_run_id)
+        except ObjectNotFound:
+            row.status = "failed"
+            row.last_error = "flow run no longer exists"
+            return row.status
+        except Exception:  # noqa: BLE001
+            return "pending"
+        if final:
+            row.status = "failed"
+            row.last_error = f"flow run ended ({state}) before the decision was delivered"
+        return row.status  # not paused yet: the flow reads the decision itself, or we retry
+    row.status, row.delivered_at, row.last_error = "delivered", datetime.now(UTC), None
+    return row.status
+
+
+def deliver_pending(limit: int = 100) -> DeliveryReport:
+    """One pass over pending decisions, oldest first; each row in its own transaction."""
+    report = DeliveryReport()
+    tried: set[str] = set()  # a row left pending is not tried twice in one pass
+    for _ in range(limit):
+        with transaction() as session:
+            query = (
+                select(DecisionOutbox)
+                .where(DecisionOutbox.status == "pending")
+                .order_by(DecisionOutbox.created_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if tried:
+                query = query.where(DecisionOutbox.id.not_in(tried))
+            row = session.scalars(query).first()
+            if row is None:
+                break
+            tried.add(row.id)
+            status = deliver_one(row)
+        setattr(report, status, getattr(report, status) + 1)
+    return report
+
+
+def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service loop
+    while True:
+        report = deliver_pending()
+        if report.delivered or report.failed:
+            log.info("decisions delivered: %s", report.model_dump())
+        time.sleep(interval)
