@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -83,8 +83,17 @@ class SignoffTask(Base):
     decision_value: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Added in migration 0002 (sign-off inbox).
+    four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    __table_args__ = (Index("ix_signoff_status_department", "status", "department"),)
+    __table_args__ = (
+        Index("ix_signoff_status_department", "status", "department"),
+        Index("ix_signoff_queue_deadline", "status", "department", "deadline"),
+        Index("ix_signoff_queue_created", "status", "department", "created_at"),
+        Index("ix_signoff_decided_by", "decided_by", "decided_at"),
+    )
 
 
 class AuditEvent(Base):
@@ -124,3 +133,76 @@ class PolicyVersion(Base):
     path: Mapped[str] = mapped_column(String(500))
     content: Mapped[str] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- sign-off inbox
+# Tables of the caseworkers' web inbox (``casework/inbox``) and its hand-over to the flows.
+
+
+class InboxUser(Base):
+    """A person who may use the inbox. ``id`` is the identity provider's subject (OIDC ``sub``)."""
+
+    __tablename__ = "inbox_users"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class InboxUserDepartment(Base):
+    """A user belongs to a department: they see and decide that department's tasks."""
+
+    __tablename__ = "inbox_user_departments"
+
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("inbox_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    department: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class InboxUserRole(Base):
+    """A user's role: caseworker, team_lead, manager or automation_admin."""
+
+    __tablename__ = "inbox_user_roles"
+
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("inbox_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class TaskView(Base):
+    """One opening of a task page by a user; heartbeats add active (non-idle) review time."""
+
+    __tablename__ = "task_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    signoff_task_id: Mapped[str] = mapped_column(String(36), ForeignKey("signoff_tasks.id"))
+    user_id: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (Index("ix_task_views_task", "signoff_task_id"),)
+
+
+class DecisionOutbox(Base):
+    """A caseworker's decision waiting to be delivered to the paused flow run (transactional
+    outbox: written in the decision's transaction, delivered by ``casework.signoff.outbox``)."""
+
+    __tablename__ = "decision_outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    signoff_task_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("signoff_tasks.id"), unique=True
+    )
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    run_input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_decision_outbox_status", "status"),)
