@@ -15,7 +15,26 @@ audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log
 ledger_app = typer.Typer(no_args_is_help=True, help="The time-savings ledger.")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+signoff_app = typer.Typer(no_args_is_help=True, help="Sign-off decisions on their way to flows.")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(signoff_app, name="signoff")
+
+
+@signoff_app.command("deliver")
+def signoff_deliver(
+    watch: bool = typer.Option(False, help="Keep delivering every --interval seconds."),
+    interval: float = typer.Option(2.0, min=0.2),
+) -> None:
+    """Resume paused flow runs with the decisions caseworkers made (the decision outbox)."""
+    from casework.signoff.outbox import deliver_pending, run_forever
+
+    if watch:
+        run_forever(interval)
+    report = deliver_pending(limit=10_000)
+    typer.echo(f"delivered {report.delivered}, still pending {report.pending}, "
+               f"failed {report.failed}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")
@@ -100,3 +119,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

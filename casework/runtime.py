@@ -353,7 +353,7 @@ class CaseworkFlow:
                         departments=list(step_policy.signoff_by.departments),
                         suggestion=result, reasons=decided.reasons,
                         case_summary=case.summary, deadline_hours=step_policy.deadline_hours,
-                        policy_hash=policy.hash,
+                        policy_hash=policy.hash, four_eyes=step_policy.four_eyes,
                     )
                     task_id = task.id
                 self._audit_step(session, record)
