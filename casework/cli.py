@@ -101,7 +101,7 @@ def _register_parts() -> None:
     from casework.policy.cli import register as register_policy
 
     register_policy(app)
-    for module in ("casework.suggest.cli", "casework.report.cli"):
+    for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli"):
         try:
             part = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -1,0 +1,276 @@
+"""The inbox web app: routes only; the work is done in the modules they call."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import Engine, update
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from casework.db.models import InboxUser, SignoffTask
+from casework.db.session import get_engine, reading, transaction
+from casework.inbox import decisions, kle, oversight, queue, review_time
+from casework.inbox.auth import Authenticator, DevLoginAuthenticator, NoLogin
+from casework.inbox.i18n import LANGUAGES, translate
+from casework.inbox.identity import (
+    User,
+    department_members,
+    display_names,
+    get_visible_task,
+    load_user,
+)
+from casework.inbox.security import COOKIE, SecurityHeaders, SessionData, set_session_cookie
+from casework.inbox.settings import InboxSettings
+from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
+
+
+def create_app(settings: InboxSettings | None = None, *, engine: Engine | None = None,
+               authenticator: Authenticator | None = None) -> FastAPI:
+    settings = settings or InboxSettings()
+    web = Web(settings, engine or get_engine())
+    app = FastAPI(title="Casework sign-off inbox", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.web = web
+    app.add_middleware(SecurityHeaders)
+
+    if authenticator is None:
+        authenticator = DevLoginAuthenticator() if settings.dev_login else NoLogin()
+
+    def start_session(request: Request, user_id: str) -> Response:
+        response = RedirectResponse("/queue", status_code=303)
+        # A fresh session (and CSRF token) at login: no session fixation.
+        set_session_cookie(response, web.key, SessionData.new(user_id),
+                           secure=settings.cookie_secure,
+                           max_age=settings.session_max_age_seconds)
+        return response
+
+    app.include_router(authenticator.router(start_session))
+
+    # -- errors ------------------------------------------------------------------------
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, _exc: CsrfFailed) -> Response:
+        return web.error(request, 403, "csrf_failed")
+
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> Response:
+        return web.error(request, exc.status, exc.key)
+
+    @app.exception_handler(decisions.NotFound)
+    async def _not_found(request: Request, _exc: decisions.NotFound) -> Response:
+        return web.error(request, 404, "not_found")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        key = {404: "not_found", 403: "forbidden"}.get(exc.status_code, "bad_request")
+        return web.error(request, exc.status_code, key)
+
+    # -- pages -------------------------------------------------------------------------
+    @app.get("/")
+    def home() -> Response:
+        return RedirectResponse("/queue", status_code=303)
+
+    @app.post("/logout")
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        web.require_csrf(request, csrf)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.post("/language")
+    def set_language(request: Request, language: str = Form(...), csrf: str = Form("")
+                     ) -> Response:
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        if language not in LANGUAGES:
+            raise PageError(400, "bad_request")
+        with transaction(web.engine) as s:
+            s.execute(update(InboxUser).where(InboxUser.id == user.id)
+                      .values(language=language))
+        return RedirectResponse(request.headers.get("referer") or "/queue", status_code=303)
+
+    @app.get("/queue")
+    def queue_page(request: Request, department: str | None = None, flow: str | None = None,
+                   due: str = "all", sort: str = "deadline", page: int = 1) -> Response:
+        user = web.require_user(request)
+        flt = queue.QueueFilter(
+            department=department or None, flow=flow or None,
+            due=due if due in ("all", "overdue", "today", "week") else "all",  # type: ignore[arg-type]
+            sort="created" if sort == "created" else "deadline", page=page)
+        with reading(web.engine) as s:
+            result = queue.load_queue(s, user, flt, page_size=settings.page_size)
+            names = display_names(s, {t.claimed_by for t in result.tasks if t.claimed_by})
+        return web.render(request, "queue.html", result=result, flt=flt, names=names)
+
+    def _task_page(request: Request, user: User, task_id: str, *, message: str | None = None,
+                   message_values: dict[str, Any] | None = None, status_code: int = 200,
+                   kle_q: str = "", open_view: bool = True) -> Response:
+        now = datetime.now(UTC)
+        view_id = None
+        if open_view:
+            with transaction(web.engine) as s:
+                task = get_visible_task(s, user, task_id)
+                if task is None:
+                    raise decisions.NotFound(task_id)
+                if task.status == "awaiting":
+                    view_id = review_time.open_view(s, task.id, user.id, now).id
+        with reading(web.engine) as s:
+            task = get_visible_task(s, user, task_id)
+            if task is None:
+                raise decisions.NotFound(task_id)
+            names = display_names(s, {task.claimed_by or "", task.decided_by or ""})
+            members = department_members(s, task.department) if user.is_lead else []
+        payload = task.payload or {}
+        suggestion = payload.get("suggestion")
+        is_kle = isinstance(suggestion, dict) and "kle" in suggestion
+        kle_hits = kle.search(kle_q) if is_kle and kle_q else []
+        values = dict(message_values or {})
+        for who in ("decided_by", "claimed_by"):
+            if who in values:
+                values["name"] = names.get(values[who]) or values[who]
+        if "decision" in values:
+            values["decision"] = web_t(request, values["decision"])
+        return web.render(
+            request, "task.html", status_code=status_code, task=task, payload=payload,
+            suggestion=suggestion,
+            suggestion_json=json.dumps(suggestion if isinstance(suggestion, dict)
+                                       else {"value": suggestion}, ensure_ascii=False, indent=2),
+            is_kle=is_kle, kle_q=kle_q, kle_hits=kle_hits, names=names, members=members,
+            view_id=view_id, message=message, message_values=values,
+        )
+
+    def web_t(request: Request, key: str) -> str:
+        return translate(key, web.language(request))
+
+    @app.get("/tasks/{task_id}")
+    def task_page(request: Request, task_id: str, kle_q: str = "", done: str | None = None
+                  ) -> Response:
+        user = web.require_user(request)
+        message, values = None, {}
+        if done in decisions.OUTCOMES:
+            message, values = "decision_saved", {"decision": done}
+        return _task_page(request, user, task_id, kle_q=kle_q[:100], message=message,
+                          message_values=values)
+
+    @app.post("/tasks/{task_id}/decide")
+    def decide(request: Request, task_id: str, csrf: str = Form(""),
+               decision: str = Form(...), version: int = Form(...), reason: str = Form(""),
+               value_json: str = Form(""), kle_code: str = Form("")) -> Response:
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        value: Any = None
+        try:
+            if decision == "amended":
+                value = _amended_value(web, user, task_id, value_json, kle_code)
+            decisions.decide(web.engine, user, task_id, decision=decision, version=version,
+                             reason=reason, value=value,
+                             idle_cap_seconds=settings.idle_cap_seconds)
+        except decisions.Refused as exc:
+            status = 409 if exc.key in ("already_decided", "claimed_by_other", "stale") else 400
+            if exc.key == "four_eyes_refused":
+                status = 403
+            return _task_page(request, user, task_id, message=exc.key,
+                              message_values=exc.values, status_code=status, open_view=False)
+        return RedirectResponse(f"/tasks/{task_id}?done={decision}", status_code=303)
+
+    @app.post("/tasks/{task_id}/claim")
+    def claim(request: Request, task_id: str, csrf: str = Form("")) -> Response:
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        try:
+            decisions.claim(web.engine, user, task_id)
+        except decisions.Refused as exc:
+            return _task_page(request, user, task_id, message=exc.key,
+                              message_values=exc.values, status_code=409, open_view=False)
+        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+    @app.post("/tasks/{task_id}/release")
+    def release(request: Request, task_id: str, csrf: str = Form(""),
+                reassign_to: str = Form("")) -> Response:
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        target = None
+        if reassign_to:
+            with reading(web.engine) as s:
+                target = load_user(s, reassign_to)
+            if target is None:
+                raise PageError(400, "bad_request")
+        try:
+            decisions.release(web.engine, user, task_id, reassign_to=target)
+        except decisions.Refused as exc:
+            status = 403 if exc.key == "forbidden" else 409
+            return _task_page(request, user, task_id, message=exc.key,
+                              message_values=exc.values, status_code=status, open_view=False)
+        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+    @app.post("/tasks/{task_id}/heartbeat")
+    def heartbeat(request: Request, task_id: str, csrf: str = Form(""),
+                  view_id: int = Form(...)) -> Response:
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        with transaction(web.engine) as s:
+            if get_visible_task(s, user, task_id) is None:
+                raise decisions.NotFound(task_id)
+            ok = review_time.heartbeat(s, view_id, task_id, user.id, datetime.now(UTC),
+                                       settings.idle_cap_seconds)
+        return Response(status_code=204 if ok else 404)
+
+    @app.get("/history")
+    def history(request: Request, page: int = 1) -> Response:
+        user = web.require_user(request)
+        with reading(web.engine) as s:
+            tasks, more = queue.load_history(s, user, page=page, page_size=settings.page_size)
+        return web.render(request, "history.html", tasks=tasks, page=max(1, page), more=more)
+
+    @app.get("/oversight")
+    def oversight_page(request: Request) -> Response:
+        user = web.require_user(request)
+        if not user.is_lead:
+            raise PageError(403, "forbidden")
+        with reading(web.engine) as s:
+            rows = oversight.step_oversight(s, user, settings.fast_approval_seconds)
+        return web.render(request, "oversight.html", rows=rows,
+                          fast_seconds=settings.fast_approval_seconds)
+
+    @app.get("/kle/search")
+    def kle_search(request: Request, q: str = Query("", max_length=100),
+                   format: str = "json") -> Response:
+        web.require_user(request)
+        hits = kle.search(q)
+        if format == "html":
+            return web.render(request, "kle_results.html", hits=hits, q=q)
+        return JSONResponse([{"code": c, "title": t} for c, t in hits],
+                            headers={"Cache-Control": "no-store"})
+
+    return app
+
+
+def _amended_value(web: Web, user: User, task_id: str, value_json: str, kle_code: str) -> Any:
+    """The caseworker's corrected suggestion: another KLE subject, or edited JSON."""
+    with reading(web.engine) as s:
+        task: SignoffTask | None = get_visible_task(s, user, task_id)
+        if task is None:
+            raise decisions.NotFound(task_id)
+        suggestion = (task.payload or {}).get("suggestion")
+    if isinstance(suggestion, dict) and "kle" in suggestion and not value_json.strip():
+        code = kle_code.strip()
+        title = kle.subjects().get(code)
+        if title is None:
+            raise decisions.Refused("unknown_kle")
+        return {**suggestion, "kle": code, "title": title, "amended_from": suggestion.get("kle")}
+    if not value_json.strip():
+        raise decisions.Refused("invalid_json")
+    try:
+        value = json.loads(value_json)
+    except ValueError:
+        raise decisions.Refused("invalid_json") from None
+    if not isinstance(value, dict):  # the flow receives a JSON object (SignoffDecision.value)
+        raise decisions.Refused("invalid_json")
+    return value

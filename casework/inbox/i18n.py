@@ -1,0 +1,152 @@
+"""All UI text, in Danish (default) and English. Templates call ``t("key")``."""
+
+from __future__ import annotations
+
+LANGUAGES = ("da", "en")
+DEFAULT = "da"
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # key: (Danish, English)
+    "app_title": ("Godkendelsesindbakke", "Sign-off inbox"),
+    "skip_to_content": ("Gå til indhold", "Skip to content"),
+    "nav_queue": ("Min kø", "My queue"),
+    "nav_history": ("Mine afgørelser", "My decisions"),
+    "nav_oversight": ("Teamoverblik", "Team overview"),
+    "logout": ("Log ud", "Log out"),
+    "signed_in_as": ("Logget ind som", "Signed in as"),
+    "login_title": ("Log ind", "Log in"),
+    "dev_login_warning": (
+        "LOKAL UDVIKLING: vælg en testbruger. Denne side må aldrig være slået til i drift.",
+        "LOCAL DEVELOPMENT: pick a test user. This page must never be enabled in production.",
+    ),
+    "login_not_configured": (
+        "Der er ikke sat noget login op. Kontakt systemadministratoren.",
+        "No login is configured. Contact the system administrator.",
+    ),
+    "choose_user": ("Vælg bruger", "Choose user"),
+    "login_button": ("Log ind", "Log in"),
+    "queue_title": ("Opgaver til godkendelse", "Tasks awaiting sign-off"),
+    "filter": ("Filtrer", "Filter"),
+    "department": ("Afdeling", "Department"),
+    "flow": ("Robot", "Robot"),
+    "step": ("Trin", "Step"),
+    "deadline": ("Frist", "Deadline"),
+    "created": ("Oprettet", "Created"),
+    "all": ("Alle", "All"),
+    "overdue": ("Overskredet", "Overdue"),
+    "today": ("I dag", "Today"),
+    "week": ("Denne uge", "This week"),
+    "sort": ("Sortér efter", "Sort by"),
+    "no_tasks": ("Ingen opgaver.", "No tasks."),
+    "open": ("Åbn", "Open"),
+    "claimed_by": ("Taget af", "Claimed by"),
+    "previous": ("Forrige", "Previous"),
+    "next": ("Næste", "Next"),
+    "page": ("Side", "Page"),
+    "case": ("Sag", "Case"),
+    "case_summary": ("Sagens indhold", "Case summary"),
+    "suggestion": ("Robottens forslag", "The robot's suggestion"),
+    "confidence": ("Sikkerhed", "Confidence"),
+    "why": ("Begrundelse", "Why"),
+    "alternatives": ("Alternativer", "Alternatives"),
+    "sources": ("Kilder", "Sources"),
+    "signoff_reasons": ("Derfor skal den godkendes", "Why it needs sign-off"),
+    "policy_step": ("Politik-trin", "Policy step"),
+    "policy_version": ("politikversion", "policy version"),
+    "four_eyes_note": (
+        "Fire-øjne-princip: den der har rettet sagen, må ikke godkende den.",
+        "Four-eyes rule: whoever amended this case may not approve it.",
+    ),
+    "status": ("Status", "Status"),
+    "awaiting": ("Afventer", "Awaiting"),
+    "decided": ("Afgjort", "Decided"),
+    "approve": ("Godkend", "Approve"),
+    "amend": ("Ret og godkend", "Amend and approve"),
+    "reject": ("Afvis", "Reject"),
+    "reason": ("Begrundelse", "Reason"),
+    "reason_required": ("Skriv en begrundelse.", "Please give a reason."),
+    "amend_value": ("Rettet forslag (JSON)", "Amended suggestion (JSON)"),
+    "invalid_json": (
+        "Det rettede forslag skal være et gyldigt JSON-objekt.",
+        "The amended value must be a valid JSON object."
+    ),
+    "choose_kle": ("Vælg et andet journalnummer", "Choose another journal number"),
+    "search_kle": ("Søg i KLE (nummer eller titel)", "Search KLE (number or title)"),
+    "search": ("Søg", "Search"),
+    "unknown_kle": ("Ukendt KLE-nummer.", "Unknown KLE number."),
+    "claim": ("Tag opgaven", "Claim task"),
+    "release": ("Frigiv", "Release"),
+    "reassign": ("Giv til", "Reassign to"),
+    "claimed_by_other": ("Opgaven er taget af {name}.", "The task is claimed by {name}."),
+    "already_decided": (
+        "Opgaven er allerede afgjort ({decision}) af {name}.",
+        "The task was already decided ({decision}) by {name}.",
+    ),
+    "four_eyes_refused": (
+        "Du har selv rettet denne sag og må derfor ikke godkende den (fire-øjne-princip).",
+        "You amended this case yourself, so you may not approve it (four-eyes rule).",
+    ),
+    "stale": (
+        "Opgaven er ændret siden du åbnede den. Se den igen.",
+        "The task changed since you opened it. Please look again.",
+    ),
+    "decision_saved": ("Afgørelsen er gemt: {decision}.", "Decision saved: {decision}."),
+    "approved": ("godkendt", "approved"),
+    "amended": ("rettet", "amended"),
+    "rejected": ("afvist", "rejected"),
+    "history_title": ("Mine afgørelser", "My decisions"),
+    "decision": ("Afgørelse", "Decision"),
+    "decided_at": ("Afgjort", "Decided"),
+    "oversight_title": ("Teamoverblik: menneskeligt tilsyn", "Team overview: human oversight"),
+    "oversight_intro": (
+        "Høj enighed og mange hurtige godkendelser kan være tegn på automatiseringsbias "
+        "(EU's AI-forordning art. 14).",
+        "High agreement and many fast approvals can signal automation bias "
+        "(EU AI Act Art. 14).",
+    ),
+    "decisions": ("Afgørelser", "Decisions"),
+    "agreement_rate": ("Enighed (godkendt uændret)", "Agreement (kept as suggested)"),
+    "fast_approvals": ("Hurtige godkendelser (< {seconds} s)", "Fast approvals (< {seconds} s)"),
+    "avg_review": ("Gennemsnitligt gennemsyn (s)", "Average review (s)"),
+    "not_found": ("Siden findes ikke.", "Page not found."),
+    "forbidden": ("Du har ikke adgang.", "You do not have access."),
+    "bad_request": ("Ugyldig forespørgsel.", "Bad request."),
+    "csrf_failed": (
+        "Formularen er udløbet. Genindlæs siden og prøv igen.",
+        "The form has expired. Reload the page and try again.",
+    ),
+    "back_to_queue": ("Tilbage til køen", "Back to queue"),
+    "language": ("Sprog", "Language"),
+    "save": ("Gem", "Save"),
+    "none": ("Ingen", "None"),
+}
+
+
+def pick_language(user_language: str | None, accept_language: str | None) -> str:
+    """The user's setting, else the first supported Accept-Language, else Danish."""
+    if user_language in LANGUAGES:
+        return user_language  # type: ignore[return-value]
+    ranked: list[tuple[float, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()[:2]
+        q = 1.0
+        for param in pieces[1:]:
+            if param.strip().startswith("q="):
+                try:
+                    q = float(param.strip()[2:])
+                except ValueError:
+                    q = 0.0
+        if tag in ("nb", "no", "nn"):  # Norwegian readers: Danish is closer than English
+            tag = "da"
+        if tag in LANGUAGES and q > 0:
+            ranked.append((-q + i * 1e-6, tag))
+    return min(ranked)[1] if ranked else DEFAULT
+
+
+def translate(key: str, language: str, **values: object) -> str:
+    texts = TEXTS.get(key)
+    if texts is None:
+        return key
+    text = texts[LANGUAGES.index(language) if language in LANGUAGES else 0]
+    return text.format(**values) if values else text

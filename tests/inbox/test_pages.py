@@ -1,0 +1,94 @@
+"""Languages, queue filters and badges, KLE search, and the team lead's oversight page."""
+
+from __future__ import annotations
+
+import re
+
+from inbox_helpers import csrf_of, decide
+
+from casework.inbox.i18n import pick_language
+
+
+def test_danish_by_default_english_by_header_or_setting(as_user, task_factory):
+    task_id = task_factory()
+    bo = as_user("bo.byg")  # no language setting
+    page = bo.get(f"/tasks/{task_id}")
+    assert '<html lang="da">' in page.text and "Godkend" in page.text
+    english = as_user("bo.byg", **{"Accept-Language": "en-GB,en;q=0.9,da;q=0.5"})
+    page = english.get(f"/tasks/{task_id}")
+    assert '<html lang="en">' in page.text and "Approve" in page.text
+    karl = as_user("karl.borger", **{"Accept-Language": "da"})  # setting beats header
+    assert '<html lang="en">' in karl.get("/queue").text
+    # Changing the setting sticks.
+    token = csrf_of(bo.get("/queue").text)
+    response = bo.post("/language", data={"language": "en", "csrf": token},
+                       follow_redirects=False)
+    assert response.status_code == 303
+    assert "Tasks awaiting sign-off" in bo.get("/queue").text
+
+
+def test_pick_language():
+    assert pick_language(None, None) == "da"
+    assert pick_language(None, "fr, en;q=0.5") == "en"
+    assert pick_language(None, "en;q=0.2, da;q=0.8") == "da"
+    assert pick_language("en", "da") == "en"
+    assert pick_language(None, "de") == "da"
+
+
+def test_every_input_has_a_label(as_user, task_factory):
+    task_id = task_factory()
+    for page in (as_user("lise.leder").get(f"/tasks/{task_id}"),
+                 as_user("lise.leder").get("/queue")):
+        ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"',
+                         page.text)
+        assert ids
+        for element_id in ids:
+            assert f'for="{element_id}"' in page.text, element_id
+        visible = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*>', page.text)
+        assert all(' id="' in tag for tag in visible)
+
+
+def test_queue_filters_badges_and_pages(as_user, task_factory):
+    for i in range(12):
+        task_factory(department="byggeri", summary=f"Byg {i:02d}", deadline_hours=1 + i * 24)
+    task_factory(department="teknik-miljo", summary="Skrald", deadline_hours=200,
+                 flow="waste")
+    lise = as_user("lise.leder")
+    page = lise.get("/queue").text
+    assert "byggeri (12)" in page and "teknik-miljo (1)" in page
+    assert "Side 1 / 2" in page and "Byg 00" in page and "Byg 11" not in page
+    assert "Byg 11" in lise.get("/queue?page=2").text
+    week = lise.get("/queue?due=week").text
+    assert "Byg 06" in week and "Byg 07" not in week
+    only_waste = lise.get("/queue?flow=waste").text
+    assert "Skrald" in only_waste and "Byg 00" not in only_waste
+    newest_first_is_not_default = lise.get("/queue?sort=created&department=teknik-miljo").text
+    assert "Skrald" in newest_first_is_not_default and "Byg" not in newest_first_is_not_default
+
+
+def test_kle_search_json_and_html(as_user):
+    anna = as_user("anna.byg")
+    hits = anna.get("/kle/search", params={"q": "02.34"}).json()
+    assert {"code": "02.34.02", "title": hits[[h["code"] for h in hits].index("02.34.02")]
+            ["title"]} in hits
+    by_title = anna.get("/kle/search", params={"q": "byggetilladelse"}).json()
+    assert by_title and all("byggetilladelse" in h["title"].lower() for h in by_title)
+    html = anna.get("/kle/search", params={"q": "<b>", "format": "html"})
+    assert html.status_code == 200 and "<b>" not in html.text
+    assert anna.get("/kle/search", params={"q": ""}).json() == []
+
+
+def test_oversight_shows_agreement_rate_and_fast_approvals(as_user, task_factory):
+    tasks = [task_factory(department="byggeri") for _ in range(4)]
+    anna, bo = as_user("anna.byg"), as_user("bo.byg")
+    assert decide(anna, tasks[0], "approved").status_code == 303
+    assert decide(anna, tasks[1], "approved").status_code == 303
+    assert decide(bo, tasks[2], "approved").status_code == 303
+    assert decide(bo, tasks[3], "rejected", reason="forkert").status_code == 303
+    assert as_user("anna.byg").get("/oversight").status_code == 403
+    page = as_user("lise.leder", **{"Accept-Language": "en"}).get("/oversight")
+    assert page.status_code == 200
+    assert 'data-agreement="0.750"' in page.text
+    row = page.text.split('data-agreement="0.750"')[1].split("</tr>")[0]
+    assert "3 / 0 / 1" in row
+    assert "<td>3</td>" in row  # all three approvals took under 10 s in the test
