@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Form, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import Engine, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
-from casework.inbox import decisions, kle, oversight, queue, review_time
+from casework.inbox import decisions, kle, oversight, queue, reports, review_time
 from casework.inbox.auth import Authenticator, DevLoginAuthenticator, NoLogin
 from casework.inbox.i18n import LANGUAGES, translate
 from casework.inbox.identity import (
@@ -26,6 +26,7 @@ from casework.inbox.identity import (
 from casework.inbox.security import COOKIE, SecurityHeaders, SessionData, set_session_cookie
 from casework.inbox.settings import InboxSettings
 from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
+from casework.report.request import ReportError
 
 
 def create_app(settings: InboxSettings | None = None, *, engine: Engine | None = None,
@@ -238,6 +239,30 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             rows = oversight.step_oversight(s, user, settings.fast_approval_seconds)
         return web.render(request, "oversight.html", rows=rows,
                           fast_seconds=settings.fast_approval_seconds)
+
+    @app.get("/reports")
+    def reports_page(request: Request) -> Response:
+        user = web.require_user(request)
+        if not reports.may_download(user):
+            raise PageError(403, "forbidden")
+        return web.render(request, "reports.html", departments=sorted(user.departments),
+                          form={}, message=None)
+
+    @app.get("/reports/download")
+    def reports_download(request: Request) -> Response:
+        user = web.require_user(request)
+        if not reports.may_download(user):
+            raise PageError(403, "forbidden")
+        params = dict(request.query_params)
+        try:
+            report = reports.report_request(user, params)
+            body = reports.build_to_stream(web.engine, report)
+        except ReportError as exc:
+            return web.render(request, "reports.html", status_code=400, message=str(exc),
+                              departments=sorted(user.departments), form=params)
+        return StreamingResponse(body, media_type=reports.XLSX, headers={
+            "Content-Disposition": f'attachment; filename="{reports.filename(report)}"',
+            "Cache-Control": "no-store"})
 
     @app.get("/kle/search")
     def kle_search(request: Request, q: str = Query("", max_length=100),

@@ -10,6 +10,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "app_title": ("Godkendelsesindbakke", "Sign-off inbox"),
     "skip_to_content": ("Gå til indhold", "Skip to content"),
     "nav_queue": ("Min kø", "My queue"),
+    "nav_reports": ("Rapporter", "Reports"),
+    "reports_title": ("Rapport over sparet tid", "Time-saved report"),
+    "reports_intro": (
+        "Excel-projektmappe med sparede timer, årsværk og kvalitet for en periode, "
+        "beregnet fra robotternes målte tidsregnskab.",
+        "Excel workbook with hours saved, full-time equivalents and quality for a period, "
+        "computed from the robots' measured time-savings ledger."),
+    "report_from": ("Fra dato", "From date"),
+    "report_to": ("Til dato", "To date"),
+    "report_department": ("Afdeling", "Department"),
+    "report_flow": ("Robot (flow), valgfri", "Robot (flow), optional"),
+    "report_language": ("Sprog i rapporten", "Report language"),
+    "report_download": ("Hent rapport", "Download report"),
     "nav_history": ("Mine afgørelser", "My decisions"),
     "nav_oversight": ("Teamoverblik", "Team overview"),
     "logout": ("Log ud", "Log out"),
