@@ -51,6 +51,17 @@ class DecisionResult:
     outbox_id: str
 
 
+
+def _awaiting_task(s: Session, user: User, task_id: str) -> SignoffTask:
+    """The task, if this user may see it (404 otherwise) and nobody has decided it yet."""
+    task = get_visible_task(s, user, task_id)
+    if task is None:
+        raise NotFound(task_id)
+    if task.status != "awaiting":
+        raise Refused("already_decided", decided_by=task.decided_by or "?",
+                      decision=task.decision or task.status)
+    return task
+
 def _masked(value: Any) -> Any:
     """The same JSON with every CPR number masked (audit details never hold one)."""
     if isinstance(value, str):
@@ -97,12 +108,7 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
         raise Refused("invalid_json")
     now = now or datetime.now(UTC)
     with transaction(engine) as s:
-        task = get_visible_task(s, user, task_id)
-        if task is None:
-            raise NotFound(task_id)
-        if task.status != "awaiting":
-            raise Refused("already_decided", decided_by=task.decided_by or "?",
-                          decision=task.decision or task.status)
+        task = _awaiting_task(s, user, task_id)
         if task.claimed_by and task.claimed_by != user.id:
             raise Refused("claimed_by_other", claimed_by=task.claimed_by)
         if decision == "approved" and task.four_eyes and amended_by_user_earlier(s, task, user.id):
@@ -170,12 +176,7 @@ def release(engine: Engine, user: User, task_id: str, *, reassign_to: User | Non
     """The holder releases; a team lead may release or reassign anyone's claim."""
     now = now or datetime.now(UTC)
     with transaction(engine) as s:
-        task = get_visible_task(s, user, task_id)
-        if task is None:
-            raise NotFound(task_id)
-        if task.status != "awaiting":
-            raise Refused("already_decided", decided_by=task.decided_by or "?",
-                          decision=task.decision or task.status)
+        task = _awaiting_task(s, user, task_id)
         holder_is_me = task.claimed_by == user.id
         if (reassign_to is not None or not holder_is_me) and not user.is_lead:
             raise Refused("forbidden")
