@@ -32,7 +32,7 @@ def signoff_deliver(
         run_forever(interval)
     report = deliver_pending(limit=10_000)
     typer.echo(f"delivered {report.delivered}, still pending {report.pending}, "
-               f"failed {report.failed}")
+               f"no flow waiting {report.not_waiting}, failed {report.failed}")
     if report.failed:
         raise typer.Exit(1)
 

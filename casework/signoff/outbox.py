@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 class DeliveryReport(BaseModel):
     delivered: int = 0
     pending: int = 0
+    not_waiting: int = 0  # the flow run finished without waiting; the decision stays recorded
     failed: int = 0
 
 
@@ -75,7 +76,11 @@ def deliver_one(row: DecisionOutbox) -> str:
             return row.status
         except Exception:  # noqa: BLE001
             return "pending"
-        if final:
+        if final and state == "Completed":
+            # The run went on without waiting (CASEWORK_SIGNOFF_WAIT=record): the decision is
+            # stored and counted in the ledger; there is nobody to wake.
+            row.status, row.last_error = "not_waiting", None
+        elif final:
             row.status = "failed"
             row.last_error = f"flow run ended ({state}) before the decision was delivered"
         return row.status  # not paused yet: the flow reads the decision itself, or we retry

@@ -147,3 +147,30 @@ def test_a_decision_made_before_the_flow_waits_is_used_without_waiting(tmp_path:
     assert decision.status is Outcome.REJECTED and not decision.proceed
     with reading() as session:
         assert session.scalars(select(DecisionOutbox)).one().status == "delivered"
+
+
+def test_decision_for_a_run_that_went_on_without_waiting_is_not_waiting(tmp_path: Path) -> None:
+    """CASEWORK_SIGNOFF_WAIT=record: the run completed; the decision stays recorded."""
+    name = f"r_{uuid4().hex[:8]}"
+    policy = tmp_path / f"{name}.yaml"
+    policy.write_text(f"flow: {name}\nsteps:\n  suggest:\n    kind: preparatory\n"
+                      "    mode: signoff\n    manual_minutes: 6\n")
+    robot = CaseworkFlow(name, policy_file=policy)
+
+    @robot.step(kind="preparatory")
+    def suggest(case: Case) -> Suggestion:
+        return Suggestion(kle="02.34.24", title="t", confidence=0.4)
+
+    @robot.flow()
+    def run() -> str:
+        return require_signoff(suggest(Case(id="SAG-90")), wait="record").status.value
+
+    assert run() == "awaiting_signoff"
+    with reading() as session:
+        task = session.scalars(select(SignoffTask)).one()
+    decide_like_the_inbox(task.id, "approved", None, human_seconds=15)
+    report = deliver_pending()
+    assert (report.delivered, report.not_waiting, report.failed) == (0, 1, 0)
+    with reading() as session:
+        assert session.scalars(select(DecisionOutbox)).one().status == "not_waiting"
+        assert session.get(LedgerEntry, task.ledger_entry_id).saved_minutes == 5.75
