@@ -55,7 +55,7 @@ def test_demo_runs_the_main_job(prefect_api: str, tmp_path: Path) -> None:
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "CASEWORK_DATA_DIR": str(tmp_path),
            "CASEWORK_POLICY_DIR": str(REPO / "policies"), "PREFECT_LOGGING_LEVEL": "WARNING"}
     env.pop("CASEWORK_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "demo"], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", "demo", "--no-inbox"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
