@@ -43,6 +43,7 @@ def publish_run_savings(flow: str, flow_run_id: str) -> None:
                 "(baseline per step from the policy, minus measured human time; "
                 "failed and manual steps count 0)."
             ),
+            _sync=True,  # also when the flow drives a browser (an event loop in this thread)
         )
     except Exception:  # noqa: BLE001 - reported, never raised
         log.warning("could not publish the savings artifact for flow run %s", flow_run_id,

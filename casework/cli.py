@@ -37,6 +37,60 @@ def signoff_deliver(
         raise typer.Exit(1)
 
 
+@signoff_app.command("escalate")
+def signoff_escalate() -> None:
+    """Escalate overdue sign-off tasks as their policy says (remind, reassign or manual)."""
+    from casework.signoff.escalation import escalate_overdue
+
+    report = escalate_overdue(limit=100_000)
+    typer.echo(f"reminded {report.reminded}, reassigned to the team {report.reassigned}, "
+               f"handed back as manual {report.manual}")
+
+
+flow_app = typer.Typer(no_args_is_help=True, help="Stop or restart a flow's autonomy.")
+app.add_typer(flow_app, name="flow")
+
+
+@flow_app.command("stop")
+def flow_stop(
+    flow: str = typer.Argument(..., help="The flow's name, as in its policy file."),
+    reason: str = typer.Option(..., "--reason", help="Why; shown to caseworkers and audited."),
+    actor: str = typer.Option(..., "--by", help="Who stops it (user id of an automation admin)."),
+) -> None:
+    """Send every step of FLOW to sign-off, from its next step on, until restarted."""
+    from casework.stop_switch import set_stopped
+
+    set_stopped(flow, stopped=True, actor=actor, reason=reason)
+    typer.echo(f"{flow}: stopped; every step now needs sign-off")
+
+
+@flow_app.command("restart")
+def flow_restart(
+    flow: str = typer.Argument(...),
+    actor: str = typer.Option(..., "--by", help="Who restarts it."),
+    reason: str = typer.Option("", "--reason"),
+) -> None:
+    """Let FLOW's policy decide again."""
+    from casework.stop_switch import set_stopped
+
+    set_stopped(flow, stopped=False, actor=actor, reason=reason)
+    typer.echo(f"{flow}: running under its policy again")
+
+
+@flow_app.command("status")
+def flow_status() -> None:
+    """Which flows are stopped."""
+    from casework.stop_switch import all_switches
+
+    switches = all_switches()
+    if not switches:
+        typer.echo("no flow has been stopped")
+    for state in sorted(switches.values(), key=lambda s: s.flow):
+        when = state.changed_at.isoformat(timespec="seconds") if state.changed_at else "?"
+        word = "STOPPED" if state.stopped else "running"
+        typer.echo(f"{state.flow:<24} {word:<8} {when} by {state.changed_by}  {state.reason or ''}")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to the newest version (SQLite or PostgreSQL)."""

@@ -53,6 +53,7 @@ from casework.privacy import install_log_masking
 from casework.settings import get_settings
 from casework.signoff.decisions import SignoffInput, mark_consumed, stored_decision
 from casework.signoff.tasks import create_signoff_task
+from casework.stop_switch import stop_reason
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -164,10 +165,13 @@ def _wait_for_decision(task_id: str, strategy: str) -> None:
     key = f"signoff-{task_id}"
     try:
         if strategy == "suspend":
-            suspend_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), key=key)
+            suspend_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), key=key,
+                             _sync=True)  # type: ignore[call-arg]
         else:
+            # _sync: a flow that drives a browser has an event loop in this thread; without it
+            # Prefect would hand back an un-awaited coroutine and never wait.
             pause_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), poll_interval=1,
-                           key=key)
+                           key=key, _sync=True)  # type: ignore[call-arg]
     except FlowPauseTimeout:
         return  # still awaiting: escalation is the deadline handler's job, never approval
 
@@ -332,7 +336,8 @@ class CaseworkFlow:
 
             result_facts = _result_facts(result)
             decided = route(policy, step_name, {"case": case.facts(), "result": result_facts,
-                                                "confidence": result_facts.get("confidence")})
+                                                "confidence": result_facts.get("confidence")},
+                            force_signoff=stop_reason(self.name))
             mode = Mode(decided.mode)
             if mode is Mode.AUTONOMOUS and not base["kle_subject"]:
                 base["kle_subject"] = _kle_of(result_facts)
@@ -354,6 +359,7 @@ class CaseworkFlow:
                         suggestion=result, reasons=decided.reasons,
                         case_summary=case.summary, deadline_hours=step_policy.deadline_hours,
                         policy_hash=policy.hash, four_eyes=step_policy.four_eyes,
+                        on_overdue=step_policy.on_overdue,
                     )
                     task_id = task.id
                 self._audit_step(session, record)

@@ -87,8 +87,14 @@ class SignoffTask(Base):
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Added in migration 0003 (deadline escalation): what the policy said to do when overdue,
+    # and what was done (reminded | reassigned | manual).
+    on_overdue: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    escalation: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
+        Index("ix_signoff_overdue", "status", "escalated_at", "deadline"),
         Index("ix_signoff_status_department", "status", "department"),
         Index("ix_signoff_queue_deadline", "status", "department", "deadline"),
         Index("ix_signoff_queue_created", "status", "department", "created_at"),
@@ -206,3 +212,16 @@ class DecisionOutbox(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (Index("ix_decision_outbox_status", "status"),)
+
+
+class FlowSwitch(Base):
+    """An automation admin's stop switch for one flow: while ``stopped``, every step of the flow
+    goes to sign-off whatever its policy says. Changes are audit events; this row is the state."""
+
+    __tablename__ = "flow_switches"
+
+    flow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import Engine, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from casework import stop_switch
 from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
-from casework.inbox import decisions, kle, oversight, queue, reports, review_time
+from casework.inbox import decisions, flow_admin, kle, oversight, queue, reports, review_time
 from casework.inbox.auth import Authenticator, DevLoginAuthenticator, NoLogin
 from casework.inbox.i18n import LANGUAGES, translate
 from casework.inbox.identity import (
@@ -27,6 +28,7 @@ from casework.inbox.security import COOKIE, SecurityHeaders, SessionData, set_se
 from casework.inbox.settings import InboxSettings
 from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
 from casework.report.request import ReportError
+from casework.settings import get_settings
 
 
 def create_app(settings: InboxSettings | None = None, *, engine: Engine | None = None,
@@ -131,7 +133,11 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         payload = task.payload or {}
         suggestion = payload.get("suggestion")
         is_kle = isinstance(suggestion, dict) and "kle" in suggestion
-        kle_hits = kle.search(kle_q) if is_kle and kle_q else []
+        # Search hits leave out what the page already offers (the suggestion, its alternatives).
+        listed = {a.get("code") for a in payload.get("alternatives") or [] if isinstance(a, dict)}
+        listed.add(suggestion.get("kle") if is_kle else None)
+        kle_hits = [(code, title) for code, title in (kle.search(kle_q) if is_kle and kle_q
+                                                      else []) if code not in listed]
         values = dict(message_values or {})
         for who in ("decided_by", "claimed_by"):
             if who in values:
@@ -263,6 +269,36 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         return StreamingResponse(body, media_type=reports.XLSX, headers={
             "Content-Disposition": f'attachment; filename="{reports.filename(report)}"',
             "Cache-Control": "no-store"})
+
+    @app.get("/admin/flows")
+    def flows_page(request: Request) -> Response:
+        user = web.require_user(request)
+        if not flow_admin.may_switch(user):
+            raise PageError(403, "forbidden")
+        return _flows_page(request)
+
+    @app.post("/admin/flows/{flow}")
+    def switch_flow(request: Request, flow: str, csrf: str = Form(""),
+                    stopped: str = Form(...), reason: str = Form("")) -> Response:
+        user = web.require_user(request)
+        if not flow_admin.may_switch(user):
+            raise PageError(403, "forbidden")
+        web.require_csrf(request, csrf)
+        if stopped not in ("true", "false") or len(flow) > 100:
+            raise PageError(400, "bad_request")
+        if stopped == "true" and not reason.strip():
+            return _flows_page(request, message="reason_required", status_code=400)
+        stop_switch.set_stopped(flow, stopped=stopped == "true", actor=user.id,
+                                reason=reason[:500], engine=web.engine)
+        return RedirectResponse("/admin/flows", status_code=303)
+
+    def _flows_page(request: Request, message: str | None = None,
+                    status_code: int = 200) -> Response:
+        with reading(web.engine) as s:
+            rows = flow_admin.known_flows(s, get_settings().policy_dir)
+            names = display_names(s, {r.changed_by for r in rows if r.changed_by})
+        return web.render(request, "flows.html", rows=rows, names=names, message=message,
+                          status_code=status_code)
 
     @app.get("/kle/search")
     def kle_search(request: Request, q: str = Query("", max_length=100),

@@ -105,6 +105,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "decision_saved": ("Afgørelsen er gemt: {decision}.", "Decision saved: {decision}."),
     "approved": ("godkendt", "approved"),
+    "manual": ("overgået til manuel behandling (frist overskredet)",
+               "handed over to manual handling (deadline passed)"),
     "amended": ("rettet", "amended"),
     "rejected": ("afvist", "rejected"),
     "history_title": ("Mine afgørelser", "My decisions"),
@@ -132,6 +134,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "language": ("Sprog", "Language"),
     "save": ("Gem", "Save"),
     "none": ("Ingen", "None"),
+    "nav_flows": ("Robotter", "Robots"),
+    "flows_title": ("Robotter og stopknap", "Robots and stop switch"),
+    "flows_intro": (
+        "Når en robot er stoppet, skal hvert trin, den udfører, godkendes af en sagsbehandler, "
+        "uanset politikken. Det gælder fra næste trin, også i kørsler, der er i gang. "
+        "Hver ændring logges.",
+        "While a robot is stopped, every step it performs needs a caseworker's sign-off, "
+        "whatever its policy says. This applies from the next step on, also in runs already "
+        "under way. Every change is logged."),
+    "flow_state": ("Tilstand", "State"),
+    "flow_changed": ("Sidst ændret", "Last changed"),
+    "flow_action": ("Handling", "Action"),
+    "flow_stopped": ("Stoppet", "Stopped"),
+    "flow_running": ("Kører efter politikken", "Running under its policy"),
+    "flow_stop": ("Stop robotten", "Stop the robot"),
+    "flow_restart": ("Start igen", "Restart"),
+    "overdue_reminded": ("Fristen er overskredet; påmindelse sendt",
+                         "Deadline passed; reminder sent"),
+    "overdue_reassigned": ("Fristen er overskredet; givet tilbage til teamet",
+                           "Deadline passed; handed back to the team"),
 }
 
 

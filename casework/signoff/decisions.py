@@ -21,7 +21,7 @@ from casework.db.session import reading, transaction
 class SignoffInput(RunInput):
     """What a paused flow receives when a caseworker has decided (validated by Prefect)."""
 
-    decision: Literal["approved", "amended", "rejected"]
+    decision: Literal["approved", "amended", "rejected", "manual"]
     value: dict[str, Any] | None = None
     reason: str | None = None
     decided_by: str
@@ -29,7 +29,9 @@ class SignoffInput(RunInput):
 
 
 class StoredDecision(BaseModel):
-    decision: Literal["approved", "amended", "rejected"]
+    """``manual``: the deadline passed and the policy said a person does the step by hand."""
+
+    decision: Literal["approved", "amended", "rejected", "manual"]
     value: dict[str, Any] | None
     reason: str | None
     decided_by: str | None

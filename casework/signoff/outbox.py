@@ -48,7 +48,9 @@ def _transient(exc: BaseException) -> bool:
 @retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(3),
        wait=wait_exponential(multiplier=0.2, max=2), reraise=True)
 def _resume(flow_run_id: str, run_input: dict) -> None:
-    resume_flow_run(UUID(flow_run_id), run_input=run_input)
+    # _sync: without it, a caller inside a running event loop (an async web server, a browser
+    # driver) would get an un-awaited coroutine back and the run would never be resumed.
+    resume_flow_run(UUID(flow_run_id), run_input=run_input, _sync=True)  # type: ignore[call-arg]
 
 
 def _run_state(flow_run_id: str) -> tuple[str, bool]:
@@ -113,8 +115,18 @@ def deliver_pending(limit: int = 100) -> DeliveryReport:
 
 
 def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service loop
+    """The sign-off service loop: escalate overdue tasks, then deliver pending decisions
+    (an escalation to ``manual`` is delivered in the same pass)."""
+    from casework.signoff.escalation import escalate_overdue
+
     while True:
-        report = deliver_pending()
-        if report.delivered or report.failed:
-            log.info("decisions delivered: %s", report.model_dump())
+        try:
+            escalated = escalate_overdue()
+            if escalated.reminded or escalated.reassigned or escalated.manual:
+                log.info("overdue sign-offs escalated: %s", escalated.model_dump())
+            report = deliver_pending()
+            if report.delivered or report.failed:
+                log.info("decisions delivered: %s", report.model_dump())
+        except Exception:  # noqa: BLE001 - a service loop outlives a database hiccup
+            log.exception("sign-off service pass failed; trying again")
         time.sleep(interval)

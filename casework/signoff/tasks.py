@@ -26,7 +26,7 @@ def create_signoff_task(
     case_ref: str, department: str | None, roles: list[str], departments: list[str],
     suggestion: Any, reasons: list[str], case_summary: str | None,
     deadline_hours: float | None, policy_hash: str, four_eyes: bool = False,
-    now: datetime | None = None,
+    on_overdue: str = "remind", now: datetime | None = None,
 ) -> SignoffTask:
     """Store (or return the already stored) task for this step run."""
     existing = session.query(SignoffTask).filter_by(ledger_entry_id=ledger_entry_id).one_or_none()
@@ -39,7 +39,7 @@ def create_signoff_task(
         id=ledger_entry_id,
         ledger_entry_id=ledger_entry_id,
         flow=flow, flow_run_id=flow_run_id, step=step, case_ref=case_ref,
-        department=department, status="awaiting", four_eyes=four_eyes,
+        department=department, status="awaiting", four_eyes=four_eyes, on_overdue=on_overdue,
         signoff_roles=roles, signoff_departments=departments or ([department] if department
                                                                  else []),
         payload={

@@ -66,7 +66,8 @@ def test_amend_picks_another_kle_subject(as_user, task_factory, engine):
     task_id = task_factory()
     anna = as_user("anna.byg")
     search = anna.get(f"/tasks/{task_id}", params={"kle_q": "02.34"})
-    assert 'value="02.34.02"' in search.text
+    assert 'value="02.34.18"' in search.text  # a search hit to pick
+    assert 'value="02.34.02"' not in search.text  # the suggestion itself is not offered again
     unknown = decide(anna, task_id, "amended", reason="forkert nummer", kle_code="99.99.99")
     assert unknown.status_code == 400
     response = decide(anna, task_id, "amended", reason="Det er en nedrivning",

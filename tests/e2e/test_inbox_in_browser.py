@@ -1,0 +1,135 @@
+"""End to end in a real browser: the journal-placement flow pauses at a sign-off step, a
+caseworker logs in to the inbox in Chromium, picks another KLE subject and signs off the amended
+suggestion; the decision deliverer resumes the flow, which finishes with the amended value, and
+the ledger holds the caseworker's measured review time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, select
+
+from casework.db.models import AuditEvent, LedgerEntry, SignoffTask
+from casework.db.session import reading
+from casework.inbox.app import create_app
+from casework.inbox.seed import seed_demo_users
+from casework.inbox.settings import InboxSettings
+from casework.settings import reset_settings_cache
+from casework.signoff.outbox import deliver_pending
+from standins.server import serving
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+class BrowserNotFound(RuntimeError):
+    pass
+
+
+def launch_browser(pw):  # type: ignore[no-untyped-def]  # replaced by connectors.browser
+    import os
+    path = "/usr/lib/chromium/chromium"
+    if not os.path.exists(path):
+        raise BrowserNotFound("no chromium")
+    return pw.chromium.launch(executable_path=path, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+
+LETTER = {
+    "message_id": "E2E-1", "case_id": "SAG-2026-0999", "department": "byggeri",
+    "sensitive": True,  # the policy sends sensitive cases to sign-off
+    "subject": "Ansøgning om nedrivning af udhus",
+    "body": "Jeg vil gerne rive mit gamle udhus ned. Det er 20 m2 og ligger i haven.",
+}
+
+
+@pytest.fixture
+def engine(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    monkeypatch.setenv("CASEWORK_SIGNOFF_WAIT", "pause")  # the flow waits in this process
+    reset_settings_cache()
+    seed_demo_users(db_engine)
+    return db_engine
+
+
+@pytest.fixture
+def inbox_url(engine: Engine) -> Iterator[str]:
+    settings = InboxSettings(dev_login=True, cookie_secure=False,
+                             secret_key=SecretStr("e2e-secret"))
+    with serving(create_app(settings, engine=engine)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def page(inbox_url: str):  # type: ignore[no-untyped-def]
+    with playwright_api.sync_playwright() as pw:
+        try:
+            browser = launch_browser(pw)
+        except BrowserNotFound as exc:
+            pytest.skip(str(exc))
+        context = browser.new_context(locale="da-DK", base_url=inbox_url)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def wait_for(predicate, timeout: float = 120.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def awaiting_task() -> SignoffTask | None:
+    with reading() as session:
+        return session.scalars(select(SignoffTask).where(SignoffTask.status == "awaiting")).first()
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, page):
+    from flows.journal_placement import Letter, journal_placement
+
+    results: list = []
+    flow_thread = threading.Thread(
+        target=lambda: results.extend(journal_placement([Letter(**LETTER)])), daemon=True)
+    flow_thread.start()
+    task = wait_for(awaiting_task, what="the flow to pause at sign-off")
+    assert task.step == "suggest_journal" and task.department == "byggeri"
+
+    # The caseworker logs in (development login) and finds the task in her queue.
+    page.goto("/login")
+    page.get_by_label("Anna Byggesag (anna.byg)").check()
+    page.get_by_role("button", name="Log ind").click()
+    page.get_by_role("link", name="Ansøgning om nedrivning af udhus").click()
+    assert page.url.endswith(f"/tasks/{task.id}")
+
+    # She searches KLE for the right subject, picks it, gives a reason and signs off.
+    page.get_by_label("Søg i KLE").fill("byggetilladelse")
+    page.get_by_role("button", name="Søg", exact=True).click()
+    assert page.get_by_label("02.34.02 Byggetilladelse", exact=True).count() == 1
+    chosen_code = "02.34.30"  # the robot's first alternative: a private outbuilding
+    assert task.payload["suggestion"]["kle"] != chosen_code
+    page.get_by_label("02.34.30 Nedrivning af bebyggelse", exact=True).check()
+    time.sleep(1.0)  # she reads the case for a moment: measured review time
+    page.locator("#amend-reason").fill("Sagen drejer sig om nedrivning.")
+    page.get_by_role("button", name="Ret og godkend").click()
+    assert "Afgørelsen er gemt" in page.locator("#message").inner_text()
+
+    # The deliverer resumes the paused flow run; the flow finishes with the amended value.
+    wait_for(lambda: deliver_pending().delivered, timeout=60, what="delivery to Prefect")
+    flow_thread.join(timeout=120)
+    assert not flow_thread.is_alive(), "the flow did not finish after the decision"
+    assert [(r.status, r.kle) for r in results] == [("amended", chosen_code)]
+
+    with reading() as session:
+        entry = session.get(LedgerEntry, task.ledger_entry_id)
+        decided = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "signoff.amended")).one()
+    assert entry.outcome == "amended"
+    assert 1.0 <= entry.human_seconds < 120  # opened → decided, measured by the inbox
+    assert entry.saved_minutes == pytest.approx(6 - entry.human_seconds / 60, abs=1e-3)
+    assert decided.actor == "anna.byg" and decided.details["decided"]["kle"] == chosen_code

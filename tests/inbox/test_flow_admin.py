@@ -1,0 +1,66 @@
+"""The automation admin's stop switch page, and overdue badges in the queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from inbox_helpers import csrf_of
+from sqlalchemy import select, update
+
+from casework.db.models import AuditEvent, SignoffTask
+from casework.db.session import reading, transaction
+from casework.signoff.escalation import escalate_overdue
+from casework.stop_switch import stop_reason
+
+
+def test_admin_stops_and_restarts_a_flow(as_user, engine):
+    admin = as_user("admin", **{"Accept-Language": "en"})
+    page = admin.get("/admin/flows")
+    assert page.status_code == 200 and "journal_placement" in page.text  # from policies/
+    response = admin.post("/admin/flows/journal_placement", follow_redirects=False, data={
+        "csrf": csrf_of(page.text), "stopped": "true", "reason": "<b>wrong codes</b>"})
+    assert response.status_code == 303
+    assert stop_reason("journal_placement", engine).endswith("<b>wrong codes</b>")
+    page = admin.get("/admin/flows")
+    assert "&lt;b&gt;wrong codes&lt;/b&gt;" in page.text and "Stopped" in page.text
+
+    admin.post("/admin/flows/journal_placement", data={"csrf": csrf_of(page.text),
+                                                        "stopped": "false"})
+    assert stop_reason("journal_placement", engine) is None
+    with reading(engine) as s:
+        events = s.execute(select(AuditEvent.actor, AuditEvent.action)
+                           .where(AuditEvent.action.like("flow.%"))).all()
+    assert events == [("admin", "flow.stopped"), ("admin", "flow.restarted")]
+
+
+def test_stopping_needs_a_reason_and_a_csrf_token(as_user, engine):
+    admin = as_user("admin")
+    page = admin.get("/admin/flows")
+    no_reason = admin.post("/admin/flows/journal_placement",
+                           data={"csrf": csrf_of(page.text), "stopped": "true", "reason": " "})
+    assert no_reason.status_code == 400
+    no_csrf = admin.post("/admin/flows/journal_placement",
+                         data={"stopped": "true", "reason": "x"})
+    assert no_csrf.status_code == 403
+    assert stop_reason("journal_placement", engine) is None
+
+
+def test_only_automation_admins_may_switch(as_user, engine):
+    lead = as_user("lise.leder")
+    assert lead.get("/admin/flows").status_code == 403
+    page = lead.get("/queue")
+    response = lead.post("/admin/flows/journal_placement", data={
+        "csrf": csrf_of(page.text), "stopped": "true", "reason": "x"})
+    assert response.status_code == 403
+    assert stop_reason("journal_placement", engine) is None
+    assert "/admin/flows" not in page.text
+
+
+def test_queue_marks_overdue_tasks_that_were_reminded(as_user, task_factory, engine):
+    task_id = task_factory(now=datetime.now(UTC) - timedelta(days=3), deadline_hours=24)
+    with transaction(engine) as s:
+        s.execute(update(SignoffTask).where(SignoffTask.id == task_id)
+                  .values(on_overdue="remind"))
+    assert escalate_overdue(engine).reminded == 1
+    page = as_user("bo.byg", **{"Accept-Language": "en"}).get("/queue?due=overdue")
+    assert f"/tasks/{task_id}" in page.text and "Deadline passed; reminder sent" in page.text
