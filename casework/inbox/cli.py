@@ -17,10 +17,15 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
 
     from casework.db import migrate
     from casework.inbox.app import create_app
-    from casework.inbox.settings import InboxSettings
+    from casework.inbox.settings import InboxConfigError, InboxSettings
 
-    migrate.ensure_schema()
     settings = InboxSettings()
+    try:
+        settings.check_login()
+    except InboxConfigError as exc:
+        typer.echo(f"Configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    migrate.ensure_schema()
     if "CASEWORK_INBOX_SECRET_KEY" not in os.environ:
         typer.echo("WARNING: CASEWORK_INBOX_SECRET_KEY is not set; a random key is used, so "
                    "sessions end when the server restarts.", err=True)
