@@ -320,3 +320,29 @@ def test_provider_token_endpoint_enforces_pkce_client_and_one_time_codes(op, bro
     first = code()
     assert "id_token" in exchange(first).json()  # client_secret_post
     assert exchange(first).json() == {"error": "invalid_grant"}
+
+
+def test_user_set_command_gives_access_that_the_oidc_login_then_uses(app, browser, engine):
+    import typer
+
+    from casework.inbox.cli import register
+
+    cli = typer.Typer()
+    cli.callback()(lambda: None)
+    register(cli)
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["inbox", "user-set", "5f1c0d9e-not-in-inbox", "--name", "Ny",
+                                  "--role", "boss"])
+    assert refused.exit_code == 2 and "unknown role(s) boss" in refused.output
+    assert "Traceback" not in refused.output
+    created = runner.invoke(cli, ["inbox", "user-set", "5f1c0d9e-not-in-inbox", "--name",
+                                  "Nina Ny", "--department", "byggeri", "--role", "caseworker"])
+    assert created.exit_code == 0, created.output
+    inbox, response = login(app, browser, "ukendt")
+    assert response.status_code == 303
+    assert "Nina Ny" in inbox.get("/queue").text
+
+    assert runner.invoke(cli, ["inbox", "user-deactivate", "5f1c0d9e-not-in-inbox"]).exit_code == 0
+    browser.cookies.clear()
+    assert login(app, browser, "ukendt")[1].status_code == 403
+    assert runner.invoke(cli, ["inbox", "user-deactivate", "nobody"]).exit_code == 1
