@@ -15,7 +15,7 @@ from casework import stop_switch
 from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
 from casework.inbox import decisions, flow_admin, kle, oversight, queue, reports, review_time
-from casework.inbox.auth import Authenticator, DevLoginAuthenticator, NoLogin
+from casework.inbox.auth import Authenticator, authenticator_for
 from casework.inbox.i18n import LANGUAGES, translate
 from casework.inbox.identity import (
     User,
@@ -41,7 +41,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
     app.add_middleware(SecurityHeaders)
 
     if authenticator is None:
-        authenticator = DevLoginAuthenticator() if settings.dev_login else NoLogin()
+        authenticator = authenticator_for(settings)  # InboxConfigError when misconfigured
 
     def start_session(request: Request, user_id: str) -> Response:
         response = RedirectResponse("/queue", status_code=303)
@@ -83,7 +83,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
     @app.post("/logout")
     def logout(request: Request, csrf: str = Form("")) -> Response:
         web.require_csrf(request, csrf)
-        response = RedirectResponse("/login", status_code=303)
+        response = RedirectResponse(authenticator.logout_target(request), status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
 

@@ -1,17 +1,18 @@
 """How people log in. The inbox needs only a verified user id; an ``Authenticator`` gets it.
 
-Production: OpenID Connect against the municipality's identity provider (e.g. Entra ID or
-KOMBIT Context Handler). Not built yet; an ``OidcAuthenticator`` would implement this interface:
+``authenticator_for(settings)`` picks one at startup:
 
-* ``GET /login``: redirect to the provider's authorization endpoint (code flow, PKCE, ``state``
-  and ``nonce`` kept in the signed pre-login session);
-* ``GET /auth/callback``: check ``state``, exchange the code, verify the ID token (issuer,
-  audience, signature against the provider's JWKS, expiry, ``nonce``), map ``sub`` to
-  ``inbox_users.id`` (and, if wanted, groups claims to departments and roles), then call
-  ``start_session(request, user_id)``.
+* ``CASEWORK_INBOX_OIDC_ISSUER`` set: ``casework.inbox.oidc.OidcAuthenticator``, OpenID Connect
+  against the municipality's identity provider (authorization-code flow with PKCE; ``state``,
+  ``nonce`` and the verifier in a signed pre-login cookie; ID token checked against the
+  provider's JWKS, issuer, audience, expiry and nonce; ``sub`` must be an active
+  ``inbox_users.id``, else a 403 page says the account is not set up);
+* ``CASEWORK_INBOX_DEV_LOGIN=true``: ``DevLoginAuthenticator``, LOCAL DEVELOPMENT ONLY, shows
+  the seeded users to pick from;
+* neither: ``NoLogin`` (the login page says no login is configured).
 
-Local development: ``DevLoginAuthenticator``, enabled only by ``CASEWORK_INBOX_DEV_LOGIN=true``,
-shows the seeded users to pick from.
+Both OIDC and the development login set, or OIDC half configured, is refused at startup with
+an ``InboxConfigError`` naming the variables (see ``InboxSettings.check_login``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import select
 
 from casework.db.models import InboxUser
 from casework.db.session import reading
+from casework.inbox.settings import InboxSettings
 
 StartSession = Callable[[Request, str], Response]
 
@@ -34,6 +36,20 @@ class Authenticator(ABC):
 
     @abstractmethod
     def router(self, start_session: StartSession) -> APIRouter: ...
+
+    def logout_target(self, request: Request) -> str:
+        """Where the browser goes once ``POST /logout`` has ended the inbox session."""
+        return "/login"
+
+
+def authenticator_for(settings: InboxSettings) -> Authenticator:
+    """The login the settings ask for; ``InboxConfigError`` when they contradict each other."""
+    settings.check_login()
+    if settings.oidc_issuer:
+        from casework.inbox.oidc import OidcAuthenticator  # imports this module
+
+        return OidcAuthenticator(settings)
+    return DevLoginAuthenticator() if settings.dev_login else NoLogin()
 
 
 class DevLoginAuthenticator(Authenticator):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import typer
 
@@ -17,10 +18,15 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
 
     from casework.db import migrate
     from casework.inbox.app import create_app
-    from casework.inbox.settings import InboxSettings
+    from casework.inbox.settings import InboxConfigError, InboxSettings
 
-    migrate.ensure_schema()
     settings = InboxSettings()
+    try:
+        settings.check_login()
+    except InboxConfigError as exc:
+        typer.echo(f"Configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    migrate.ensure_schema()
     if "CASEWORK_INBOX_SECRET_KEY" not in os.environ:
         typer.echo("WARNING: CASEWORK_INBOX_SECRET_KEY is not set; a random key is used, so "
                    "sessions end when the server restarts.", err=True)
@@ -38,6 +44,51 @@ def seed_demo_users() -> None:
 
     migrate.ensure_schema()
     typer.echo(f"{seed()} demo users ready")
+
+
+@inbox_app.command("user-set")
+def user_set(
+    user_id: str = typer.Argument(..., help="The identity provider's subject (OIDC 'sub')."),
+    name: str = typer.Option(..., "--name", help="Display name."),
+    department: Annotated[list[str] | None, typer.Option(
+        "--department", help="Repeat for several.")] = None,
+    role: Annotated[list[str] | None, typer.Option(
+        "--role", help="caseworker, team_lead, manager or automation_admin; repeat for "
+        "several.")] = None,
+    language: str | None = typer.Option(None, help="da or en (default: the browser's)."),
+) -> None:
+    """Give a person access to the inbox, or replace their departments and roles."""
+    from pydantic import ValidationError
+
+    from casework.db import migrate
+    from casework.inbox.provisioning import UserAccess, set_user
+
+    try:
+        access = UserAccess(id=user_id, display_name=name, departments=department or [],
+                            roles=role or [], language=language)
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            field = ".".join(str(p) for p in error["loc"])
+            typer.echo(f"{field}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    migrate.ensure_schema()
+    created = set_user(access)
+    typer.echo(f"{'created' if created else 'updated'} {access.id}: roles "
+               f"{', '.join(access.roles)}; departments {', '.join(access.departments) or '-'}")
+
+
+@inbox_app.command("user-deactivate")
+def user_deactivate(user_id: str = typer.Argument(..., help="The user's id (OIDC 'sub').")
+                    ) -> None:
+    """Take a person's access away (they can no longer log in)."""
+    from casework.db import migrate
+    from casework.inbox.provisioning import deactivate_user
+
+    migrate.ensure_schema()
+    if not deactivate_user(user_id):
+        typer.echo(f"no inbox user {user_id!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"deactivated {user_id}")
 
 
 def register(app: typer.Typer) -> None:

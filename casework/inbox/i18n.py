@@ -36,6 +36,27 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Der er ikke sat noget login op. Kontakt systemadministratoren.",
         "No login is configured. Contact the system administrator.",
     ),
+    "login_failed": (
+        "Login mislykkedes eller er udløbet. Prøv igen.",
+        "The login failed or expired. Please try again.",
+    ),
+    "login_provider_unavailable": (
+        "Login-tjenesten svarer ikke lige nu. Prøv igen om lidt.",
+        "The login service is not responding. Please try again shortly.",
+    ),
+    "account_not_set_up": (
+        "Din konto er ikke sat op til indbakken. Bed en automatiseringsadministrator om "
+        "adgang.",
+        "Your account is not set up for the inbox; ask an automation admin.",
+    ),
+    "account_id_for_admin": (
+        "Giv administratoren dette bruger-id: {subject}",
+        "Give the administrator this user id: {subject}",
+    ),
+    "logging_out": ("Du logges ud …", "Logging you out …"),
+    "continue": ("Fortsæt", "Continue"),
+    "logged_out": ("Du er logget ud.", "You are logged out."),
+    "login_again": ("Log ind igen", "Log in again"),
     "choose_user": ("Vælg bruger", "Choose user"),
     "login_button": ("Log ind", "Log in"),
     "queue_title": ("Opgaver til godkendelse", "Tasks awaiting sign-off"),

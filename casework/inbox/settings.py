@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class InboxConfigError(ValueError):
+    """Settings that cannot work together; the message names the variables to fix."""
 
 
 class InboxSettings(BaseSettings):
@@ -33,3 +40,63 @@ class InboxSettings(BaseSettings):
         default=10.0, gt=0, description="Approvals faster than this are flagged for team leads."
     )
     page_size: int = Field(default=25, gt=0, le=200)
+
+    # -- OpenID Connect (production login) -----------------------------------------------
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer URL of the OpenID provider (its discovery document is at "
+        "{issuer}/.well-known/openid-configuration). Setting it turns the OIDC login on.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="This app's client id.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret; leave unset for a public client (PKCE only)."
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="Full URL of /auth/callback as registered at the provider. Unset: derived "
+        "from the request (set it behind a reverse proxy).",
+    )
+    oidc_scopes: str = Field(default="openid profile email",
+                             description="Space-separated scopes; must include openid.")
+    oidc_leeway_seconds: int = Field(
+        default=60, ge=0, le=300, description="Clock skew allowed when checking token times."
+    )
+    oidc_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of each call to the provider."
+    )
+
+    def check_login(self) -> None:
+        """Raise ``InboxConfigError`` when the login settings cannot work as given."""
+        issuer = (self.oidc_issuer or "").strip()
+        if not issuer:
+            if self.oidc_client_id:
+                raise InboxConfigError(
+                    "CASEWORK_INBOX_OIDC_CLIENT_ID is set but CASEWORK_INBOX_OIDC_ISSUER is "
+                    "not: set the issuer URL to turn the OpenID Connect login on.")
+            return
+        if self.dev_login:
+            raise InboxConfigError(
+                "CASEWORK_INBOX_DEV_LOGIN=true and CASEWORK_INBOX_OIDC_ISSUER are both set: the "
+                "development login must never run beside the real one. Unset "
+                "CASEWORK_INBOX_DEV_LOGIN.")
+        if not self.oidc_client_id:
+            raise InboxConfigError(
+                "CASEWORK_INBOX_OIDC_ISSUER is set but CASEWORK_INBOX_OIDC_CLIENT_ID is not: "
+                "set the client id registered for the inbox at the provider.")
+        _check_url("CASEWORK_INBOX_OIDC_ISSUER", issuer)
+        if self.oidc_redirect_url:
+            _check_url("CASEWORK_INBOX_OIDC_REDIRECT_URL", self.oidc_redirect_url)
+        if "openid" not in self.oidc_scopes.split():
+            raise InboxConfigError(
+                f"CASEWORK_INBOX_OIDC_SCOPES must include 'openid' (is {self.oidc_scopes!r}).")
+
+
+def _check_url(name: str, url: str) -> None:
+    """https, or http on loopback only (local trials and tests)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return
+    raise InboxConfigError(
+        f"{name} must be an https:// URL (http:// only on 127.0.0.1 or localhost), not {url!r}.")
