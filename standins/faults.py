@@ -121,6 +121,9 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         if fault.delay is not None and fault.when == "before":
+            # The server has the whole request before it dawdles, so a client that gives up
+            # waiting does not cancel the work: the late answer is lost, the work is done.
+            receive = await _buffered(receive)
             await asyncio.sleep(fault.delay)
         needs_app = fault.when == "after" or bool(fault.omit_fields) or not any(
             (fault.status is not None, fault.drop, fault.body is not None))
@@ -149,6 +152,22 @@ class FaultMiddleware:
             headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _buffered(receive: Any) -> Any:
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+    async def replayed() -> Message:
+        return replay.pop() if replay else {"type": "http.disconnect"}
+
+    return replayed
 
 
 async def _run_captured(app: Any, scope: Scope, receive: Any) -> tuple[int, list, bytes]:
