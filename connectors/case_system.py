@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -71,6 +72,11 @@ class NewCase(BaseModel):
     kle: str | None = Field(default=None, pattern=KLE_JOURNAL_NUMBER)
 
 
+def _seg(value: str) -> str:
+    """A case id as one URL path segment, whatever characters it holds."""
+    return quote(value, safe="")
+
+
 _cases = TypeAdapter(list[Case])
 _documents = TypeAdapter(list[Document])
 _notes = TypeAdapter(list[JournalNote])
@@ -89,7 +95,7 @@ class CaseSystemClient(HttpConnector):
 
     def get_case(self, case_id: str) -> Case:
         """The case; ``NotFoundError`` if the system has none with this id."""
-        return self.call("GET", f"/cases/{case_id}", Case)
+        return self.call("GET", f"/cases/{_seg(case_id)}", Case)
 
     def find_case(self, case_id: str) -> Case | None:
         try:
@@ -114,10 +120,10 @@ class CaseSystemClient(HttpConnector):
 
     def set_journal_number(self, case_id: str, kle: str) -> Case:
         """Journalise the case under a KLE number such as ``02.34.02`` (facet ``-G01`` allowed)."""
-        return self.call("PUT", f"/cases/{case_id}/journal-number", Case, json={"kle": kle})
+        return self.call("PUT", f"/cases/{_seg(case_id)}/journal-number", Case, json={"kle": kle})
 
     def set_department(self, case_id: str, department: str, team: str | None = None) -> Case:
-        return self.call("PUT", f"/cases/{case_id}/placement", Case,
+        return self.call("PUT", f"/cases/{_seg(case_id)}/placement", Case,
                          json={"department": department, "team": team})
 
     # -- documents ---------------------------------------------------------------------------
@@ -125,13 +131,14 @@ class CaseSystemClient(HttpConnector):
     def list_documents(self, case_id: str, *, document_type: str | None = None,
                        ) -> list[Document]:
         params = {"document_type": document_type} if document_type else None
-        return self.call("GET", f"/cases/{case_id}/documents", _documents, params=params)
+        return self.call("GET", f"/cases/{_seg(case_id)}/documents", _documents, params=params)
 
     def get_document(self, case_id: str, document_id: int) -> Document:
-        return self.call("GET", f"/cases/{case_id}/documents/{document_id}", Document)
+        return self.call("GET", f"/cases/{_seg(case_id)}/documents/{document_id}", Document)
 
     def document_content(self, case_id: str, document_id: int) -> bytes:
-        return self.request("GET", f"/cases/{case_id}/documents/{document_id}/content").content
+        path = f"/cases/{_seg(case_id)}/documents/{document_id}/content"
+        return self.request("GET", path).content
 
     def add_document(self, case_id: str, *, title: str, document_type: str, filename: str,
                      content: bytes, content_type: str = "application/octet-stream",
@@ -140,16 +147,16 @@ class CaseSystemClient(HttpConnector):
         body = {"title": title, "document_type": document_type, "filename": filename,
                 "content_type": content_type,
                 "content_base64": base64.b64encode(content).decode("ascii")}
-        return self.call("POST", f"/cases/{case_id}/documents", Document, json=body,
+        return self.call("POST", f"/cases/{_seg(case_id)}/documents", Document, json=body,
                          idempotency_key=idempotency_key or new_idempotency_key())
 
     # -- journal notes -----------------------------------------------------------------------
 
     def list_journal_notes(self, case_id: str) -> list[JournalNote]:
-        return self.call("GET", f"/cases/{case_id}/notes", _notes)
+        return self.call("GET", f"/cases/{_seg(case_id)}/notes", _notes)
 
     def create_journal_note(self, case_id: str, text: str, *, author: str = "robot",
                             idempotency_key: str | None = None) -> JournalNote:
-        return self.call("POST", f"/cases/{case_id}/notes", JournalNote,
+        return self.call("POST", f"/cases/{_seg(case_id)}/notes", JournalNote,
                          json={"text": text, "author": author},
                          idempotency_key=idempotency_key or new_idempotency_key())

@@ -91,3 +91,10 @@ def test_stand_in_persists_to_its_sqlite_file(tmp_path) -> None:
                                            idempotency_key="note-1")
         assert again == note
         assert len(client.list_journal_notes("SAG-2026-0002")) == 1
+
+
+def test_case_id_is_quoted_into_the_path(cases: CaseSystemClient) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        cases.get_case("SAG 2026?x=1")
+    assert caught.value.path == "/cases/SAG%202026%3Fx%3D1"
+    assert str(caught.value).endswith("-> 404: no case SAG 2026?x=1")

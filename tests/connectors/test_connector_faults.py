@@ -96,13 +96,13 @@ def test_timed_out_document_upload_is_filed_once(case_server, inject, stats) -> 
     before = stats(case_server)
     inject(case_server, [{"path": f"/cases/{CASE}/documents", "method": "POST",
                           "delay": 0.6}])
-    retry = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.01, jitter=0)
-    with CaseSystemClient(case_server.url, "test-token", timeout=0.2, retry=retry) as client:
+    retry = RetryPolicy(attempts=6, initial_wait=0.01, max_wait=0.01, jitter=0)
+    with CaseSystemClient(case_server.url, "test-token", timeout=0.3, retry=retry) as client:
         document = client.add_document(CASE, title="Facadetegning", document_type="floor_plan",
                                        filename="facade.pdf", content=b"%PDF-1.4 ...",
                                        content_type="application/pdf",
                                        idempotency_key="intake:msg-17:facade")
-        time.sleep(0.7)  # let the delayed first request finish on the server
+        time.sleep(1.0)  # let the delayed first request finish on the server
         facades = [d for d in client.list_documents(CASE) if d.filename == "facade.pdf"]
     assert [d.id for d in facades] == [document.id]
     assert stats(case_server)["documents"] == before["documents"] + 1
@@ -160,3 +160,10 @@ def test_cpr_never_in_error_messages(cases, case_server, inject) -> None:
         cases.get_case("120463-5017")  # a CPR used as a case id by mistake lands in the path
     assert "120463" not in str(caught.value) + str(refused.value)
     assert "XXXXXX-XXXX" in str(refused.value)
+
+
+def test_fault_script_is_validated(case_server) -> None:
+    response = httpx.post(f"{case_server.url}/_faults", json=[{"path": "/cases/*"}],
+                          headers={"Authorization": "Bearer test-token"})
+    assert response.status_code == 422
+    assert "a fault needs one of" in response.text
