@@ -12,7 +12,13 @@ import typer
 from pydantic import ValidationError
 
 from casework.policy.errors import PolicyError, PolicyProblem
-from casework.policy.loader import check_against_flow, display_path, load_policy, policy_files
+from casework.policy.loader import (
+    check_against_flow,
+    display_path,
+    load_policy,
+    policy_files,
+    readiness_problems,
+)
 from casework.registry import FlowImportError, discover_flows
 from casework.settings import get_settings
 
@@ -74,14 +80,15 @@ def check(
         except PolicyError as exc:
             problems = exc.problems
         else:
-            problems = []
+            problems = readiness_problems(policy)
             if registry is not None:
-                problems = check_against_flow(
+                problems += check_against_flow(
                     policy,
                     registry.get(policy.flow, {}),
                     policy.flow in registry,
                     flows_label=flows_label,
                 )
+                problems.sort(key=lambda problem: problem.line or 0)
             if not problems:
                 steps = _plural(len(policy.model.steps), "step")
                 typer.echo(f"ok    {display_path(path)}  ({steps}, sha256 {policy.hash[:8]})")
