@@ -42,6 +42,7 @@ _NUMBER_ERRORS = frozenset({"float_type", "float_parsing", "int_type", "int_pars
 _MAPPING_ERRORS = frozenset({"dict_type", "model_type", "model_attributes_type"})
 _NAME_RULE = "must be lower case letters, digits and _, starting with a letter"
 _YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+SCENARIO_SUFFIXES = (".scenarios.yaml", ".scenarios.yml")  # tests of a policy, not policies
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,9 +90,16 @@ def policy_path(directory: Path, flow: str) -> Path:
 
 
 def policy_files(directory: Path) -> list[Path]:
-    """The policy files in ``directory`` (``*.yaml``, and ``*.yml`` so they get flagged)."""
+    """The policy files in ``directory`` (``*.yaml``, and ``*.yml`` so they get flagged).
+
+    Scenario files (``<flow>.scenarios.yaml``) live beside the policies and are left out.
+    """
     files = [*Path(directory).glob("*.yaml"), *Path(directory).glob("*.yml")]
-    return sorted(path for path in files if not path.name.startswith("."))
+    return sorted(
+        path
+        for path in files
+        if not path.name.startswith(".") and not path.name.endswith(SCENARIO_SUFFIXES)
+    )
 
 
 def load_policy(path: Path) -> Policy:
