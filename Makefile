@@ -27,6 +27,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/casework policy check
+	$(BIN)/casework policy test
 
 test: lint
 	$(BIN)/pytest -q

@@ -141,6 +141,24 @@ class PolicyVersion(Base):
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PolicyActivation(Base):
+    """A policy version put into force for its flow: who did it, when, and which scenarios it
+    passed. The newest row of a flow is its active version; rows are never updated."""
+
+    __tablename__ = "policy_activations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow: Mapped[str] = mapped_column(String(100))
+    policy_hash: Mapped[str] = mapped_column(ForeignKey("policy_versions.hash"))
+    scenarios_hash: Mapped[str] = mapped_column(String(64))
+    scenarios_text: Mapped[str] = mapped_column(Text)
+    scenarios_passed: Mapped[int] = mapped_column(Integer)
+    activated_by: Mapped[str] = mapped_column(String(100))
+    activated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_policy_activations_flow", "flow", "id"),)
+
+
 # --------------------------------------------------------------------------- sign-off inbox
 # Tables of the caseworkers' web inbox (``casework/inbox``) and its hand-over to the flows.
 

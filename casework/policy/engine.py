@@ -11,10 +11,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from casework.policy.catalogue import is_adverse
 from casework.policy.conditions import parse_condition
 from casework.policy.loader import Policy
 
 NO_LEGAL_BASIS_REASON = "decision step without a legal_basis needs sign-off"
+NO_AUTOMATION_BASIS_REASON = (
+    "decision step without an automation_legal_basis needs sign-off (GDPR Art. 22)"
+)
+ADVERSE_PREPARATORY_REASON = (
+    "step declared preparatory has an adverse effect, so it is a decision and needs sign-off"
+)
 
 
 class Route(BaseModel):
@@ -44,8 +51,13 @@ def route(
     reasons: list[str] = []
     if step_policy.mode == "signoff":
         reasons.append("policy mode is signoff")
-    elif step_policy.kind == "decision" and not step_policy.legal_basis:
-        reasons.append(NO_LEGAL_BASIS_REASON)  # the loader refuses this; defence in depth
+    elif step_policy.kind == "decision":  # the loader refuses these; defence in depth
+        if not step_policy.legal_basis:
+            reasons.append(NO_LEGAL_BASIS_REASON)
+        elif not step_policy.automation_legal_basis:
+            reasons.append(NO_AUTOMATION_BASIS_REASON)
+    elif step_policy.effects and any(is_adverse(effect) for effect in step_policy.effects):
+        reasons.append(ADVERSE_PREPARATORY_REASON)
     if force_signoff is not None:
         reasons.append(force_signoff or "sign-off forced")
     if step_policy.mode == "autonomous":

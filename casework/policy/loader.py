@@ -22,13 +22,27 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from casework.policy.conditions import Condition, parse_condition
 from casework.policy.errors import PolicyError, PolicyProblem
-from casework.policy.model import NAME_PATTERN, FlowPolicy, SignoffBy, StepPolicy
+from casework.policy.model import (
+    NAME_PATTERN,
+    AiAct,
+    AiActExemption,
+    FlowPolicy,
+    SignoffBy,
+    StepPolicy,
+)
+from casework.policy.rules import (
+    Violation,
+    flow_violations,
+    partial_violations,
+    readiness_violations,
+)
 
 _POSITIVE_NUMBERS = frozenset({"manual_minutes", "deadline_hours"})
 _NUMBER_ERRORS = frozenset({"float_type", "float_parsing", "int_type", "int_parsing"})
 _MAPPING_ERRORS = frozenset({"dict_type", "model_type", "model_attributes_type"})
 _NAME_RULE = "must be lower case letters, digits and _, starting with a letter"
 _YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+SCENARIO_SUFFIXES = (".scenarios.yaml", ".scenarios.yml")  # tests of a policy, not policies
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +55,7 @@ class Policy:
     hash: str
     conditions: dict[str, list[Condition]]
     lines: Mapping[str, int] = field(repr=False)  # "steps.read_letter.mode" -> line of the key
+    root: Node | None = field(default=None, repr=False)  # the YAML nodes, for later messages
 
     @property
     def flow(self) -> str:
@@ -75,23 +90,37 @@ def policy_path(directory: Path, flow: str) -> Path:
 
 
 def policy_files(directory: Path) -> list[Path]:
-    """The policy files in ``directory`` (``*.yaml``, and ``*.yml`` so they get flagged)."""
+    """The policy files in ``directory`` (``*.yaml``, and ``*.yml`` so they get flagged).
+
+    Scenario files (``<flow>.scenarios.yaml``) live beside the policies and are left out.
+    """
     files = [*Path(directory).glob("*.yaml"), *Path(directory).glob("*.yml")]
-    return sorted(path for path in files if not path.name.startswith("."))
+    return sorted(
+        path
+        for path in files
+        if not path.name.startswith(".") and not path.name.endswith(SCENARIO_SUFFIXES)
+    )
 
 
 def load_policy(path: Path) -> Policy:
     """Load and validate one policy file; raises ``PolicyError`` listing every problem."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        message = f"cannot read file: {exc.strerror or exc}"
+        raise PolicyError([PolicyProblem(display_path(path), None, "", message)]) from None
+    return parse_policy(raw, path)
+
+
+def parse_policy(raw: bytes, path: Path) -> Policy:
+    """Validate the bytes of a policy file as if read from ``path`` (e.g. a stored version)."""
     path = Path(path)
     shown = display_path(path)
 
     def fail(message: str, line: int | None = None) -> PolicyError:
         return PolicyError([PolicyProblem(shown, line, "", message)])
 
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -116,6 +145,9 @@ def load_policy(path: Path) -> Policy:
         for error in exc.errors(include_url=False):
             error_fields.add(tuple(error["loc"]))
             problems.append(_problem(error, root, shown))
+
+    violations = flow_violations(model) if model is not None else partial_violations(data)
+    problems.extend(violation_problem(violation, root, shown) for violation in violations)
 
     flow = data.get("flow")
     if isinstance(flow, str) and ("flow",) not in error_fields and flow != path.stem:
@@ -148,7 +180,26 @@ def load_policy(path: Path) -> Policy:
         hash=hashlib.sha256(raw).hexdigest(),
         conditions=conditions,
         lines=dict(_key_lines(root)),
+        root=root,
     )
+
+
+def readiness_problems(policy: Policy) -> list[PolicyProblem]:
+    """What ``policy check`` and activation demand beyond a loadable file (the ai_act block)."""
+    shown = display_path(policy.path)
+    return [
+        violation_problem(violation, policy.root, shown)
+        for violation in readiness_violations(policy.model)
+    ]
+
+
+def violation_problem(violation: Violation, root: Node | None, shown: str) -> PolicyProblem:
+    """Point a broken legal rule at its field's line, or at its parent's when it is absent."""
+    if root is None:
+        return PolicyProblem(shown, None, ".".join(map(str, violation.loc)), violation.message)
+    where, key, node, found = _walk_found(root, violation.loc)
+    line = _line(node or key) if found else _line(key or node)
+    return PolicyProblem(shown, line, where, violation.message)
 
 
 def load_policies(directory: Path) -> dict[str, Policy]:
@@ -310,6 +361,14 @@ def _walk(root: Node, loc: tuple[Any, ...]) -> tuple[str, Node | None, Node | No
     When the path leaves the YAML (a missing field), the nodes are those of the deepest part
     that exists, so there is always a line to point at.
     """
+    path, key_node, node, _ = _walk_found(root, loc)
+    return path, key_node, node
+
+
+def _walk_found(
+    root: Node, loc: tuple[Any, ...]
+) -> tuple[str, Node | None, Node | None, bool]:
+    """``_walk``, and whether the whole path exists in the YAML."""
     path, key_node, node = "", None, root
     for part in loc:
         if part == "[key]":
@@ -321,15 +380,15 @@ def _walk(root: Node, loc: tuple[Any, ...]) -> tuple[str, Node | None, Node | No
                     match = (key, value)  # the last duplicate wins, as in PyYAML
             path = _join(path, str(part))
             if match is None:
-                return path, key_node, node
+                return path, key_node, node, False
             key_node, node = match
         elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
             path = f"{path}[{part}]"
             key_node, node = None, node.value[part]
         else:
             path = f"{path}[{part}]" if isinstance(part, int) else _join(path, str(part))
-            return path, key_node, node
-    return path, key_node, node
+            return path, key_node, node, False
+    return path, key_node, node, True
 
 
 # --- pydantic errors -> problems --------------------------------------------------------------
@@ -342,6 +401,10 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         return StepPolicy
     if len(loc) == 3 and loc[0] == "steps" and loc[2] == "signoff_by":
         return SignoffBy
+    if len(loc) == 3 and loc[0] == "steps" and loc[2] == "ai_act_exemption":
+        return AiActExemption
+    if loc == ("ai_act",):
+        return AiAct
     return None
 
 
@@ -371,6 +434,12 @@ def _message(error: ErrorDetails, loc: tuple[Any, ...]) -> str:
     ctx = error.get("ctx") or {}
     got = f" (got {_show(error['input'])})"
     name = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
+    if name == "hearing_reply_days" and (
+        kind in _NUMBER_ERRORS or kind in ("greater_than", "less_than_equal")
+    ):
+        return f"must be a whole number of days from 1 to 365{got}"
+    if kind == "string_pattern_mismatch" and name == "annex_iii_point":
+        return f"must be an Annex III point such as '5(a)'{got}"
     if kind == "literal_error":
         values = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         return f"must be one of {', '.join(values)}{got}"

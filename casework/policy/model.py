@@ -16,6 +16,7 @@ from casework.policy.conditions import ConditionError, parse_condition
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 NAME_RULE = "use lower case letters, digits and _, starting with a letter"
+ANNEX_III_PATTERN = r"^[1-8](\([a-e]\))?$"
 
 AUTONOMOUS_DECISION_MESSAGE = (
     "a decision step cannot be autonomous without a legal_basis "
@@ -23,6 +24,28 @@ AUTONOMOUS_DECISION_MESSAGE = (
 )
 
 Role = Literal["caseworker", "team_lead", "manager", "automation_admin"]
+Effect = Literal[
+    "collects_data",
+    "suggests",
+    "routes_case",
+    "journals_document",
+    "informs_party",
+    "requests_information",
+    "grants_application",
+    "rejects_application",
+    "grants_partially",
+    "closes_case",
+    "reduces_benefit",
+    "stops_benefit",
+    "demands_repayment",
+    "imposes_obligation",
+]
+Hearing = Literal["auto", "exempt"]
+HearingException = Literal[
+    "fvl19_2_1", "fvl19_2_2", "fvl19_2_3", "fvl19_2_4", "fvl19_2_5", "fvl19_2_6"
+]
+Risk = Literal["minimal", "high"]
+Art63Condition = Literal["a", "b", "c", "d"]
 Kind = Literal["preparatory", "decision"]
 Mode = Literal["autonomous", "signoff", "manual"]
 OnOverdue = Literal["remind", "reassign", "manual"]
@@ -54,11 +77,31 @@ class SignoffBy(_Strict):
     departments: list[Text] = Field(default_factory=list)
 
 
+class AiActExemption(_Strict):
+    """A preparatory step's claim that it is not high-risk under AI Act Art. 6(3), and why."""
+
+    condition: Art63Condition
+    reason: Text
+
+
 class StepPolicy(_Strict):
-    """How one step runs. ``legal_basis`` comes before ``mode`` so the mode rule can see it."""
+    """How one step runs. ``legal_basis`` comes before ``mode`` so the mode rule can see it.
+
+    The legal fields (``effects`` to ``ai_act_exemption``) are judged together by
+    ``casework.policy.rules`` once each field is valid on its own.
+    """
 
     kind: Kind
+    effects: list[Effect] = Field(default_factory=list)
     legal_basis: list[Text] = Field(default_factory=list)
+    automation_legal_basis: list[Text] = Field(default_factory=list)
+    facts_relied_on: list[Text] = Field(default_factory=list)
+    discretion: bool = False
+    main_considerations: list[Text] = Field(default_factory=list)
+    hearing: Hearing | None = None
+    hearing_exception: HearingException | None = None
+    hearing_reply_days: int = Field(default=14, gt=0, le=365)
+    ai_act_exemption: AiActExemption | None = None
     mode: Mode
     manual_minutes: float = Field(gt=0, allow_inf_nan=False)
     description: str | None = None
@@ -82,10 +125,29 @@ class StepPolicy(_Strict):
         return mode
 
 
+    @property
+    def effective_hearing(self) -> Hearing | None:
+        """``auto`` unless exempted, for decision steps; preparatory steps hear no one."""
+        if self.kind != "decision":
+            return None
+        return self.hearing or "auto"
+
+
+class AiAct(_Strict):
+    """The flow's classification under the AI Act (Regulation (EU) 2024/1689)."""
+
+    risk: Risk
+    annex_iii_point: Annotated[str, Field(pattern=ANNEX_III_PATTERN)] | None = None
+    dpia: Text | None = None
+    fria: Text | None = None
+    notes: str | None = None
+
+
 class FlowPolicy(_Strict):
     """A whole policy file: one flow and the policy of each of its steps."""
 
     flow: Name
     description: str | None = None
     department: Text | None = None
+    ai_act: AiAct | None = None
     steps: dict[Name, StepPolicy] = Field(min_length=1)

@@ -37,6 +37,11 @@ steps:
     mode: autonomous
     manual_minutes: 20
     legal_basis: ["Lov om social service § 41"]
+    effects: [grants_application]
+    facts_relied_on: [the child's diagnosis, the documented extra costs]
+    automation_legal_basis: ["Lov om social service § 41 a (automated decisions)"]
+ai_act:
+  risk: minimal
 """
 
 WritePolicy = Callable[..., Path]

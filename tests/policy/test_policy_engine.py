@@ -31,6 +31,9 @@ steps:
     mode: signoff
     manual_minutes: 20
     signoff_when: [confidence < 0.6]
+    effects: [grants_application, rejects_application]
+    legal_basis: ["Lov om social service § 41"]
+    facts_relied_on: [the documented extra costs]
 """
 
 CALM: dict[str, Any] = {

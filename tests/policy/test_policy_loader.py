@@ -93,7 +93,11 @@ def test_autonomous_decision_with_legal_basis_and_supervised_decisions_load(
         "flow: journal_placement\nsteps:\n"
         "  a:\n    kind: decision\n    mode: autonomous\n    manual_minutes: 1\n"
         "    legal_basis: [Lov om social service § 41]\n"
+        "    automation_legal_basis: [Lov om social service § 41 a]\n"
+        "    effects: [grants_application]\n    facts_relied_on: [documented costs]\n"
         "  b:\n    kind: decision\n    mode: signoff\n    manual_minutes: 1\n"
+        "    legal_basis: [Lov om social service § 41]\n"
+        "    effects: [rejects_application]\n    facts_relied_on: [documented costs]\n"
         "  c:\n    kind: decision\n    mode: manual\n    manual_minutes: 1\n"
     )
     assert list(load_policy(write_policy(text)).model.steps) == ["a", "b", "c"]
