@@ -1,18 +1,15 @@
 """policy activations: which policy version is in force for each flow, tested and by whom
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-23 15:00:00
-
-Numbered 0004 because 0003 (oversight) is developed alongside; when both are present this
-revision goes after it (set down_revision to "0003").
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
