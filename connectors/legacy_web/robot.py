@@ -56,7 +56,6 @@ from connectors.legacy_web.selectors import (
     ReceiptPage,
     SearchPage,
     StepFormPage,
-    field_cell,
 )
 
 if TYPE_CHECKING:
@@ -160,8 +159,8 @@ class LegacyCaseSystemRobot:
             self._submit(SearchPage.SUBMIT, "the search")
             if self.page.locator(SearchPage.RESULTS_TABLE).count() == 0:
                 raise LegacyPermanentError(f"the search was refused: {self._page_error()}")
-            return [self._row_model(CaseSummary, SearchPage.COLUMNS, row, "search result")
-                    for row in self.page.locator(SearchPage.RESULT_ROWS).all()]
+            return self._table_rows(CaseSummary, SearchPage.COLUMNS, SearchPage.RESULT_ROWS,
+                                    "search result")
 
         return self._run("search_case", ref, attempt)
 
@@ -295,26 +294,40 @@ class LegacyCaseSystemRobot:
     def _read_case_page(self, case_number: str, ref: str) -> LegacyCase:
         self._goto(Paths.CASE.format(case_number=case_number), f"the page of case {ref}",
                    not_found_ref=ref)
+        shown = self._field_table(CasePage.TABLE)
         values: dict[str, Any] = {}
         for name, label in CasePage.FIELDS.items():
-            text = self._text_or_none(field_cell(CasePage.TABLE, label))
-            if text is None:
+            if label not in shown:
                 raise LegacyPermanentError(
                     f"the page of case {ref} has no field {label!r} (model field {name!r}); "
                     "the system's layout may have changed")
-            values[name] = text or None
+            values[name] = shown[label] or None
         for name in ("created", "changed", "deadline"):
             values[name] = _parse_date(values[name], f"case {ref}, field {name!r}")
-        values["steps"] = [self._row_model(CaseStep, CasePage.STEP_COLUMNS, row,
+        values["steps"] = self._table_rows(CaseStep, CasePage.STEP_COLUMNS, CasePage.STEP_ROWS,
                                            f"step list of case {ref}")
-                           for row in self.page.locator(CasePage.STEP_ROWS).all()]
         try:
             return LegacyCase.model_validate(values)
         except ValidationError as exc:
             raise _malformed(f"the page of case {ref}", exc) from None
 
-    def _row_model(self, model: type[T], columns: tuple[str, ...], row: Any, what: str) -> T:
-        cells = [" ".join(c.split()) for c in row.locator("td").all_inner_texts()]
+    def _field_table(self, table: str) -> dict[str, str]:
+        """A two-column table (``<th>`` label, ``<td>`` value) read in one round trip."""
+        pairs = self.page.locator(f"{table} tr").evaluate_all(
+            "rows => rows.map(r => [r.querySelector('th')?.innerText ?? '',"
+            " r.querySelector('td')?.innerText ?? ''])")
+        return {" ".join(label.split()): " ".join(value.split()) for label, value in pairs}
+
+    def _table_rows(self, model: type[T], columns: tuple[str, ...], rows: str,
+                    what: str) -> list[T]:
+        """Data rows as models, the cells of all rows read in one round trip."""
+        table = self.page.locator(rows).evaluate_all(
+            "rows => rows.map(r => Array.from(r.querySelectorAll('td'), c => c.innerText))")
+        return [self._row_model(model, columns, cells, what) for cells in table]
+
+    def _row_model(self, model: type[T], columns: tuple[str, ...], cells: list[str],
+                   what: str) -> T:
+        cells = [" ".join(c.split()) for c in cells]
         if len(cells) != len(columns):
             raise LegacyPermanentError(f"a row of the {what} has {len(cells)} columns, "
                                        f"expected {len(columns)}")
