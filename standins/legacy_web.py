@@ -360,17 +360,18 @@ def create_app(db_path: str | None = None, users: dict[str, str] | None = None, 
                           message=f"Kvitteringen {receipt_number} findes ikke.")
         return render("receipt", title="Kvittering", user=user, step=step)
 
+    # Async, so the queue is only touched on the event loop, like the fault layer itself.
     @app.post("/_faults")
-    def add_fault(fault: Fault) -> dict[str, int]:
+    async def add_fault(fault: Fault) -> dict[str, int]:
         app.faults.append(fault)
         return {"queued": len(app.faults)}
 
     @app.get("/_faults")
-    def list_faults() -> list[Fault]:
+    async def list_faults() -> list[Fault]:
         return list(app.faults)
 
     @app.delete("/_faults")
-    def clear_faults() -> dict[str, int]:
+    async def clear_faults() -> dict[str, int]:
         app.faults.clear()
         return {"queued": 0}
 

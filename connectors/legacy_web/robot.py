@@ -225,13 +225,12 @@ class LegacyCaseSystemRobot:
                 # Sent, but no receipt shown: the next attempt checks the case page.
                 raise LegacyTransientError(f"no receipt number after sending the step form of "
                                            f"case {ref}: {self._page_error()}")
-            try:
-                return StepReceipt(case_number=case_number, receipt_number=receipt,
-                                   step_type=form.step_type, step_date=form.step_date)
-            except ValidationError as exc:
+            if not re.match(ReceiptPage.NUMBER_PATTERN, receipt):
                 raise LegacyPermanentError(
                     f"the receipt page of case {ref} shows a receipt number the robot does not "
-                    f"recognise; the step may be registered, check the case") from exc
+                    f"recognise; the step may be registered, check the case")
+            return StepReceipt(case_number=case_number, receipt_number=receipt,
+                               step_type=form.step_type, step_date=form.step_date)
 
         return self._run("register_step", ref, attempt)
 

@@ -71,6 +71,8 @@ class StepFormPage:
 class ReceiptPage:
     TABLE = "table#kvittering"
     RECEIPT_NUMBER = field_cell("table#kvittering", "Kvitteringsnummer")
+    # What a receipt number looks like; anything else means the page was not read right.
+    NUMBER_PATTERN = r"^KV-\d{4}-\d{6}$"
 
 
 class ErrorPage:
@@ -80,6 +82,7 @@ class ErrorPage:
 # Elements that show a citizen's name, CPR number, free text about them or the case number
 # (which leads to them): covered in every failure screenshot before it is stored.
 PERSONAL_DATA = (
+    "#top",  # the title bar repeats the page title, e.g. "Sag 2024-001203"
     "h2",
     field_cell(CasePage.TABLE, "Sagsnummer"),
     field_cell(ReceiptPage.TABLE, "Sagsnummer"),

@@ -230,3 +230,31 @@ def test_a_browser_path_that_does_not_exist_is_a_clear_error(monkeypatch, tmp_pa
     monkeypatch.setenv(BROWSER_PATH_ENV, str(tmp_path / "chromium"))
     with pytest.raises(BrowserNotFoundError, match="apt-get install chromium"):
         find_browser_executable()
+
+
+@pytest.mark.parametrize("page_path", [f"/sag/{CASE}", f"/soeg?q={CPR}"])
+def test_screenshot_masks_cover_every_name_cpr_and_case_number(robot, page_path: str) -> None:
+    """Every visible text naming the citizen or the case lies inside a masked element."""
+    from connectors.legacy_web.selectors import PERSONAL_DATA
+
+    robot.login()
+    robot.page.goto(robot.base_url + page_path)
+    for selector in PERSONAL_DATA:  # Playwright selectors, as the screenshot mask uses them
+        robot.page.locator(selector).evaluate_all(
+            "els => els.forEach(e => e.setAttribute('data-masked', ''))")
+    uncovered = robot.page.evaluate(
+        """(secrets) => {
+            const masked = Array.from(document.querySelectorAll('[data-masked]'));
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            const found = [];
+            for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+                if (secrets.some(s => n.textContent.includes(s))
+                    && !masked.some(m => m.contains(n.parentElement))) found.push(n.textContent);
+            }
+            for (const input of document.querySelectorAll('input')) {
+                if (secrets.some(s => input.value.includes(s))
+                    && !masked.some(m => m.contains(input))) found.push(input.value);
+            }
+            return found;
+        }""", [CPR, NAME, CASE])
+    assert uncovered == []
