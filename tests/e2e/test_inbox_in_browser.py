@@ -24,18 +24,7 @@ from standins.server import serving
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-
-class BrowserNotFound(RuntimeError):
-    pass
-
-
-def launch_browser(pw):  # type: ignore[no-untyped-def]  # replaced by connectors.browser
-    import os
-    path = "/usr/lib/chromium/chromium"
-    if not os.path.exists(path):
-        raise BrowserNotFound("no chromium")
-    return pw.chromium.launch(executable_path=path, headless=True, args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+from connectors.browser import BrowserNotFoundError, launch_browser  # noqa: E402
 
 LETTER = {
     "message_id": "E2E-1", "case_id": "SAG-2026-0999", "department": "byggeri",
@@ -66,7 +55,7 @@ def page(inbox_url: str):  # type: ignore[no-untyped-def]
     with playwright_api.sync_playwright() as pw:
         try:
             browser = launch_browser(pw)
-        except BrowserNotFound as exc:
+        except BrowserNotFoundError as exc:
             pytest.skip(str(exc))
         context = browser.new_context(locale="da-DK", base_url=inbox_url)
         yield context.new_page()
