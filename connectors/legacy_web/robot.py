@@ -442,6 +442,9 @@ def _network_error(exc: Exception, what: str) -> LegacyWebError:
     code = _NET_ERROR.search(str(exc))
     if code:
         return LegacyTransientError(f"{what}: the connection failed ({code.group(0)})")
+    if "interrupted by another navigation" in str(exc):
+        # A late load from a failed attempt (or the page clearing after it) raced this one.
+        return LegacyTransientError(f"{what}: the navigation was interrupted")
     return LegacyPermanentError(f"{what} failed: {_first_line(exc)}")
 
 
