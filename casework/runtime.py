@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import random
 import re
 import threading
 import time
@@ -40,7 +41,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from pydantic import BaseModel, ConfigDict
 
-from casework import audit, ledger, registry
+from casework import audit, autonomy, ledger, registry
 from casework.case import Case
 from casework.db import migrate
 from casework.db.models import PolicyVersion, SignoffTask
@@ -335,9 +336,15 @@ class CaseworkFlow:
             robot_seconds = time.perf_counter() - t0
 
             result_facts = _result_facts(result)
+            agreement = None
+            if step_policy.earns_autonomy and step_policy.autonomy is not None:
+                with reading() as session:
+                    agreement = autonomy.agreement_stats(session, self.name, step_name,
+                                                         step_policy.autonomy.window)
             decided = route(policy, step_name, {"case": case.facts(), "result": result_facts,
                                                 "confidence": result_facts.get("confidence")},
-                            force_signoff=stop_reason(self.name))
+                            force_signoff=stop_reason(self.name), agreement=agreement,
+                            audit_draw=random.random())
             mode = Mode(decided.mode)
             if mode is Mode.AUTONOMOUS and not base["kle_subject"]:
                 base["kle_subject"] = _kle_of(result_facts)
@@ -350,6 +357,11 @@ class CaseworkFlow:
             task_id = None
             with transaction() as session:
                 ledger.record_step(session, record)
+                if decided.earned is not None and agreement is not None:
+                    assert step_policy.autonomy is not None
+                    autonomy.record_state(session, flow=self.name, step=step_name,
+                                          earned=decided.earned, stats=agreement,
+                                          autonomy=step_policy.autonomy)
                 if mode is Mode.SIGNOFF:
                     task = create_signoff_task(
                         session, ledger_entry_id=step_run_id, flow=self.name,

@@ -95,6 +95,7 @@ class SignoffTask(Base):
 
     __table_args__ = (
         Index("ix_signoff_overdue", "status", "escalated_at", "deadline"),
+        Index("ix_signoff_agreement", "flow", "step", "status", "decided_at"),
         Index("ix_signoff_status_department", "status", "department"),
         Index("ix_signoff_queue_deadline", "status", "department", "deadline"),
         Index("ix_signoff_queue_created", "status", "department", "created_at"),
@@ -243,3 +244,20 @@ class FlowSwitch(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AutonomyState(Base):
+    """Whether a step with earned autonomy has earned it, and the numbers last measured.
+    A change of ``earned`` is an audit event; this row is the current state."""
+
+    __tablename__ = "autonomy_states"
+
+    flow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    step: Mapped[str] = mapped_column(String(100), primary_key=True)
+    earned: Mapped[bool] = mapped_column(Boolean)
+    decisions: Mapped[int] = mapped_column(Integer)
+    kept: Mapped[int] = mapped_column(Integer)
+    min_agreement: Mapped[float] = mapped_column(Float)
+    window: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -243,7 +243,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             raise PageError(403, "forbidden")
         with reading(web.engine) as s:
             rows = oversight.step_oversight(s, user, settings.fast_approval_seconds)
-        return web.render(request, "oversight.html", rows=rows,
+            earned = oversight.earned_autonomy(s)
+        return web.render(request, "oversight.html", rows=rows, earned=earned,
                           fast_seconds=settings.fast_approval_seconds)
 
     @app.get("/reports")

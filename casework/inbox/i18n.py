@@ -156,6 +156,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "save": ("Gem", "Save"),
     "none": ("Ingen", "None"),
     "nav_flows": ("Robotter", "Robots"),
+    "earned_title": ("Optjent selvstændighed", "Earned autonomy"),
+    "earned_intro": (
+        "Trin, der kun kører selv, når sagsbehandlerne har beholdt nok af robottens forslag "
+        "uændret. Falder enigheden, går trinnet automatisk tilbage til godkendelse.",
+        "Steps that run on their own only once caseworkers kept enough of the robot's "
+        "suggestions unchanged. If agreement falls, the step goes back to sign-off by itself."),
+    "earned_mode": ("Tilstand nu", "Current mode"),
+    "earned_yes": ("Kører selv (optjent)", "Runs on its own (earned)"),
+    "earned_no": ("Godkendelse, indtil det er optjent", "Sign-off until earned"),
+    "earned_sample": ("Beholdt / afgørelser", "Kept / decisions"),
+    "earned_threshold": ("Krav / vindue", "Required / window"),
     "flows_title": ("Robotter og stopknap", "Robots and stop switch"),
     "flows_intro": (
         "Når en robot er stoppet, skal hvert trin, den udfører, godkendes af en sagsbehandler, "

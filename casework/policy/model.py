@@ -84,6 +84,18 @@ class AiActExemption(_Strict):
     reason: Text
 
 
+class EarnedAutonomy(_Strict):
+    """A step that must earn its autonomy: it stays in sign-off until caseworkers kept at least
+    ``min_agreement`` of its last ``window`` suggestions unchanged, falls back to sign-off when
+    agreement drops, and sends a random ``audit_sample`` of its autonomous cases to a person
+    to keep measuring."""
+
+    earned: bool = True
+    min_agreement: float = Field(gt=0, le=1, allow_inf_nan=False)
+    window: int = Field(ge=10, le=100_000)
+    audit_sample: float = Field(default=0.05, ge=0, lt=1, allow_inf_nan=False)
+
+
 class StepPolicy(_Strict):
     """How one step runs. ``legal_basis`` comes before ``mode`` so the mode rule can see it.
 
@@ -110,6 +122,7 @@ class StepPolicy(_Strict):
     deadline_hours: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     on_overdue: OnOverdue = "remind"
     four_eyes: bool = False
+    autonomy: EarnedAutonomy | None = None
 
     @field_validator("mode")
     @classmethod
@@ -124,6 +137,10 @@ class StepPolicy(_Strict):
             raise PydanticCustomError("autonomous_decision", AUTONOMOUS_DECISION_MESSAGE)
         return mode
 
+
+    @property
+    def earns_autonomy(self) -> bool:
+        return self.autonomy is not None and self.autonomy.earned
 
     @property
     def effective_hearing(self) -> Hearing | None:

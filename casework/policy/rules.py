@@ -86,6 +86,12 @@ MISSING_AI_ACT_MESSAGE = (
 )
 
 
+EARNED_NEEDS_AUTONOMOUS_MESSAGE = (
+    "earned autonomy is for a step whose mode is autonomous (the mode it earns); "
+    "this step's mode is {mode}"
+)
+
+
 @dataclass(frozen=True)
 class Violation:
     """A broken rule: ``loc`` is the field path as pydantic would give it."""
@@ -98,6 +104,9 @@ def step_violations(name: str, step: StepPolicy) -> list[Violation]:
     """The rules one step must meet on its own."""
     at = ("steps", name)
     found: list[Violation] = []
+    if step.earns_autonomy and step.mode != "autonomous":
+        found.append(Violation((*at, "autonomy"),
+                               EARNED_NEEDS_AUTONOMOUS_MESSAGE.format(mode=step.mode)))
     if step.kind == "preparatory":
         for index, effect in enumerate(step.effects):
             if is_adverse(effect):

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from casework.db.models import LedgerEntry
+from casework.db.models import AutonomyState, LedgerEntry
 from casework.report.request import ReportError, ReportRequest
 
 LEDGER = LedgerEntry.__table__
@@ -195,6 +195,34 @@ class Aggregates:
     by_kle: list[tuple[str | None, Counts]]
     month_flow_minutes: dict[tuple[str, str], float] = field(default_factory=dict)
     estimates: list[Estimate] = field(default_factory=list)
+    autonomy: list[AutonomyRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AutonomyRow:
+    """A step with earned autonomy: its mode when the report was made and the numbers."""
+
+    flow: str
+    step: str
+    earned: bool
+    decisions: int
+    kept: int
+    min_agreement: float
+    window: int
+    changed_at: datetime
+
+
+def autonomy_rows(conn: Connection, request: ReportRequest) -> list[AutonomyRow]:
+    """Current earned-autonomy states (per step, so not filtered by department)."""
+    a = AutonomyState.__table__.c
+    query = select(a.flow, a.step, a.earned, a.decisions, a.kept, a.min_agreement, a.window,
+                   a.changed_at).order_by(a.flow, a.step)
+    if request.flow is not None:
+        query = query.where(a.flow == request.flow)
+    return [AutonomyRow(flow=r.flow, step=r.step, earned=bool(r.earned),
+                        decisions=int(r.decisions), kept=int(r.kept),
+                        min_agreement=float(r.min_agreement), window=int(r.window),
+                        changed_at=r.changed_at) for r in conn.execute(query)]
 
 
 def _month_index(months: list[tuple[str, datetime, datetime]]) -> Any:
@@ -297,6 +325,7 @@ def aggregate(conn: Connection, request: ReportRequest) -> Aggregates:
         by_kle=ordered(kle),
         month_flow_minutes=month_flow,
         estimates=sorted(estimates.values(), key=lambda e: (e.flow, e.step, e.baseline_minutes)),
+        autonomy=autonomy_rows(conn, request),
     )
 
 

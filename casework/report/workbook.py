@@ -50,6 +50,7 @@ TABLE_NAMES = {
     "department": "tblByDepartment",
     "kle": "tblByKLE",
     "estimate": "tblEstimateVsMeasured",
+    "autonomy": "tblEarnedAutonomy",
     "chart": "tblChartHoursByFlow",
     "rows": "tblRows",
 }
@@ -185,6 +186,7 @@ class ReportWorkbook:
         kle = self.wb.create_sheet(t["sheet_kle"])
         estimate = self.wb.create_sheet(t["sheet_estimate"])
         charts = self.wb.create_sheet(t["sheet_charts"])
+        autonomy = self.wb.create_sheet(t["sheet_autonomy"])
         self.row_worksheets = [self.wb.create_sheet(s.title) for s in self.rows_sheets]
 
         self._summary(summary)
@@ -193,6 +195,7 @@ class ReportWorkbook:
         self._by_department(department)
         self._by_kle(kle)
         self._estimate(estimate)
+        self._autonomy(autonomy)
         self._charts(charts, month)
         for ws, spec in zip(self.row_worksheets, self.rows_sheets, strict=True):
             self._rows_header(ws, spec)
@@ -321,6 +324,22 @@ class ReportWorkbook:
             for (flow, step, kind), c in self.agg.by_flow_step
         )
         write_table(ws, TABLE_NAMES["flow_step"], cols, rows)
+
+    def _autonomy(self, ws: WriteOnlyWorksheet) -> None:
+        """Each step with earned autonomy: current mode, agreement and what it needs."""
+        t = self.t
+        cols = [Col(t["col_flow"], 24), Col(t["col_step"], 26), Col(t["col_mode_now"], 22),
+                Col(t["col_kept"], 12, "#,##0"), Col(t["col_decisions"], 12, "#,##0"),
+                Col(t["col_agreement"], 12, "0.0%"), Col(t["col_min_agreement"], 14, "0.0%"),
+                Col(t["col_window"], 10, "#,##0"),
+                Col(t["col_mode_changed"], 18, "yyyy-mm-dd hh:mm")]
+        rows = (
+            [a.flow, a.step, t["mode_earned"] if a.earned else t["mode_not_earned"], a.kept,
+             a.decisions, a.kept / a.decisions if a.decisions else None, a.min_agreement,
+             a.window, a.changed_at.replace(tzinfo=None)]
+            for a in self.agg.autonomy
+        )
+        write_table(ws, TABLE_NAMES["autonomy"], cols, rows)
 
     def _by_department(self, ws: WriteOnlyWorksheet) -> None:
         t = self.t

@@ -64,3 +64,18 @@ def test_queue_marks_overdue_tasks_that_were_reminded(as_user, task_factory, eng
     assert escalate_overdue(engine).reminded == 1
     page = as_user("bo.byg", **{"Accept-Language": "en"}).get("/queue?due=overdue")
     assert f"/tasks/{task_id}" in page.text and "Deadline passed; reminder sent" in page.text
+
+
+def test_team_lead_sees_each_steps_earned_autonomy(as_user, engine):
+    from casework.db.models import AutonomyState
+
+    now = datetime.now(UTC)
+    with transaction(engine) as s:
+        s.add(AutonomyState(flow="journal_placement", step="suggest_journal", earned=True,
+                            decisions=200, kept=193, min_agreement=0.95, window=200,
+                            changed_at=now, measured_at=now))
+    page = as_user("lise.leder", **{"Accept-Language": "en"}).get("/oversight")
+    assert page.status_code == 200
+    row = page.text.split('data-step="journal_placement.suggest_journal"')[1].split("</tr>")[0]
+    assert 'data-earned="yes"' in row
+    assert "96.5 %" in row and "193 / 200" in row and "95.0 % / 200" in row

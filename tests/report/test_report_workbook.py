@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -224,7 +224,7 @@ def test_tables_formats_panes_and_widths(ledger, tmp_path: Path, lang: str) -> N
     t = labels(lang)
     expected_sheets = [t[k] for k in ("sheet_summary", "sheet_month", "sheet_flow_step",
                                       "sheet_department", "sheet_kle", "sheet_estimate",
-                                      "sheet_charts", "sheet_rows")]
+                                      "sheet_charts", "sheet_autonomy", "sheet_rows")]
     assert wb.sheetnames == expected_sheets
     tables = {
         "sheet_month": ("month", "A1:I13"),
@@ -233,6 +233,7 @@ def test_tables_formats_panes_and_widths(ledger, tmp_path: Path, lang: str) -> N
         "sheet_kle": ("kle", "A1:I5"),
         "sheet_estimate": ("estimate", "A1:H6"),
         "sheet_charts": ("chart", "A1:C13"),
+        "sheet_autonomy": ("autonomy", "A1:I2"),  # no step earns autonomy: one blank row
         "sheet_rows": ("rows", "A1:Q12"),
     }
     for sheet, (key, ref) in tables.items():
@@ -474,3 +475,27 @@ def test_norwegian_falls_back_to_danish_labels(ledger, tmp_path) -> None:
     summary, wb = build(ledger, tmp_path, lang="nb")
     assert summary.lang == "nb"
     assert wb.sheetnames[0] == "Oversigt" and summary.rows_sheets == ["Rækker"]
+
+
+def test_earned_autonomy_sheet(ledger: Engine, tmp_path: Path) -> None:
+    from casework.db.models import AutonomyState
+    from casework.db.session import transaction
+
+    when = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
+    with transaction(ledger) as s:
+        s.add(AutonomyState(flow="journal_placement", step="suggest_journal", earned=True,
+                            decisions=200, kept=193, min_agreement=0.95, window=200,
+                            changed_at=when, measured_at=when))
+        s.add(AutonomyState(flow="routing", step="route_letter", earned=False, decisions=40,
+                            kept=30, min_agreement=0.9, window=100, changed_at=when,
+                            measured_at=when))
+    _, wb = build(ledger, tmp_path, lang="en")
+    ws = wb["Earned autonomy"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    assert rows == [
+        ["journal_placement", "suggest_journal", "Runs on its own (earned)", 193, 200,
+         pytest.approx(0.965), 0.95, 200, datetime(2026, 5, 4, 10, 30)],
+        ["routing", "route_letter", "Sign-off until earned", 30, 40, 0.75, 0.9, 100,
+         datetime(2026, 5, 4, 10, 30)],
+    ]
+    assert ws.cell(2, 6).number_format == "0.0%"

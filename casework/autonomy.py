@@ -1,0 +1,77 @@
+"""Earned autonomy: measure how often caseworkers keep a step's suggestion, and record when the
+step earns (or loses) the right to run on its own.
+
+Agreement is measured over the step's last ``window`` sign-off decisions (approve, amend,
+reject; deadline escalations are not judgements and do not count): the share approved
+unchanged. The policy engine turns the numbers into a route; this module reads them and keeps
+``autonomy_states`` current, writing an audit event with the numbers whenever the earned state
+changes (in the transaction of the step that noticed it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from casework import audit
+from casework.db.models import AutonomyState, SignoffTask
+from casework.policy.engine import AgreementStats
+from casework.policy.model import EarnedAutonomy
+
+JUDGEMENTS = ("approved", "amended", "rejected")
+
+
+def agreement_stats(session: Session, flow: str, step: str, window: int) -> AgreementStats:
+    """Agreement over the step's last ``window`` decisions (newest first, by decision time)."""
+    recent = (
+        select(SignoffTask.decision)
+        .where(SignoffTask.flow == flow, SignoffTask.step == step,
+               SignoffTask.status == "decided", SignoffTask.decision.in_(JUDGEMENTS))
+        .order_by(SignoffTask.decided_at.desc())
+        .limit(window)
+    )
+    decisions = list(session.scalars(recent))
+    return AgreementStats(decisions=len(decisions),
+                          kept=sum(1 for d in decisions if d == "approved"))
+
+
+def record_state(session: Session, *, flow: str, step: str, earned: bool,
+                 stats: AgreementStats, autonomy: EarnedAutonomy,
+                 now: datetime | None = None) -> bool:
+    """Keep the step's state current; True (and an audit event) when ``earned`` changed.
+
+    A step starts out not earned. The row is created race-free (insert or ignore) and locked
+    while it is read and updated, so two workers never both report the same switch."""
+    now = now or datetime.now(UTC)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(AutonomyState).values(
+        flow=flow, step=step, earned=False, decisions=0, kept=0,
+        min_agreement=autonomy.min_agreement, window=autonomy.window, changed_at=now,
+        measured_at=now).on_conflict_do_nothing(index_elements=["flow", "step"]))
+    row = session.execute(select(AutonomyState)
+                          .where(AutonomyState.flow == flow, AutonomyState.step == step)
+                          .with_for_update().execution_options(populate_existing=True)
+                          ).scalar_one()
+    changed = row.earned != earned
+    if changed:
+        row.earned, row.changed_at = earned, now
+        audit.append(
+            session, actor=f"robot:{flow}",
+            action="autonomy.earned" if earned else "autonomy.withdrawn",
+            flow=flow, step=step, at=now,
+            details={"decisions": stats.decisions, "kept": stats.kept,
+                     "agreement": round(stats.rate, 4),
+                     "min_agreement": autonomy.min_agreement, "window": autonomy.window,
+                     "audit_sample": autonomy.audit_sample},
+        )
+    row.decisions, row.kept = stats.decisions, stats.kept
+    row.min_agreement, row.window, row.measured_at = autonomy.min_agreement, autonomy.window, now
+    return changed
+
+
+def current_states(session: Session) -> dict[tuple[str, str], AutonomyState]:
+    return {(r.flow, r.step): r for r in session.scalars(select(AutonomyState))}
