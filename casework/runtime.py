@@ -177,6 +177,21 @@ def _wait_for_decision(task_id: str, strategy: str) -> None:
         return  # still awaiting: escalation is the deadline handler's job, never approval
 
 
+class PolicyNotActivated(RuntimeError):
+    """The flow's policy file is not the version activated (tested) for production."""
+
+
+def _require_activated(policy: Policy, flow: str) -> None:
+    from casework.policy.activation import active_policy_hash
+
+    active = active_policy_hash(get_engine(), flow)
+    if active != policy.hash:
+        raise PolicyNotActivated(
+            f"policy {policy.path} (sha256 {policy.hash[:12]}) is not the activated version of "
+            f"flow {flow!r} ({'sha256 ' + active[:12] if active else 'none activated'}); "
+            f"run: casework policy activate {policy.path} --by <your name>")
+
+
 def _result_facts(result: Any) -> dict[str, Any]:
     if isinstance(result, BaseModel):
         return {name: getattr(result, name) for name in type(result).model_fields}
@@ -243,6 +258,8 @@ class CaseworkFlow:
             migrate.ensure_schema(get_engine())
             self._schema_ready = True
         policy = self.policy()
+        if get_settings().require_activated_policy:
+            _require_activated(policy, self.name)
         with transaction() as session:
             if session.get(PolicyVersion, policy.hash) is None:
                 session.add(PolicyVersion(hash=policy.hash, flow=self.name,

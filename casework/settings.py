@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     signoff_max_wait_hours: float = Field(
         default=24 * 14, gt=0, description="Longest wait when a step has no deadline."
     )
+    require_activated_policy: bool = Field(
+        default=False,
+        description="Refuse to run a flow whose policy file is not the version activated with "
+        "'casework policy activate' (which runs its scenarios first). Turn on in production.",
+    )
 
     @property
     def effective_database_url(self) -> str:

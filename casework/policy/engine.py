@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from casework.policy.catalogue import is_adverse
 from casework.policy.conditions import parse_condition
@@ -29,10 +29,10 @@ class AgreementStats(BaseModel):
     """Measured agreement of one step: of its last ``decisions`` sign-offs, how many caseworkers
     approved unchanged (``kept``)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    decisions: int = 0
-    kept: int = 0
+    decisions: int = Field(default=0, ge=0)
+    kept: int = Field(default=0, ge=0)
 
     @property
     def rate(self) -> float:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from yaml.nodes import Node, ScalarNode
 
-from casework.policy.engine import route
+from casework.policy.engine import AgreementStats, route
 from casework.policy.errors import PolicyError, PolicyProblem
 from casework.policy.hearing import GatheredFact, hearing_required
 from casework.policy.loader import (
@@ -61,6 +61,10 @@ class ScenarioStep(_Strict):
     expect: Mode
     reasons: list[str] | None = None
     hearing: Literal["required", "not_required"] | None = None
+    # Earned autonomy: the measured agreement the step sees, and the audit-sample draw in
+    # [0, 1) (default 0.999: not picked for the audit sample).
+    agreement: AgreementStats | None = None
+    audit_draw: float = Field(default=0.999, ge=0, lt=1)
 
 
 class Scenario(_Strict):
@@ -208,7 +212,8 @@ def _failures(policy: Policy, scenario: Scenario) -> list[str]:
     failures: list[str] = []
     for name, step in scenario.steps.items():
         facts = {"case": scenario.case, "result": step.result, "confidence": step.confidence}
-        routed = route(policy, name, facts)
+        routed = route(policy, name, facts, agreement=step.agreement,
+                       audit_draw=step.audit_draw)
         if routed.mode != step.expect:
             because = f" ({'; '.join(routed.reasons)})" if routed.reasons else ""
             failures.append(f"{name}: expected {step.expect}, got {routed.mode}{because}")

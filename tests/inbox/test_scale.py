@@ -1,8 +1,7 @@
-"""The queue stays fast with 100,000 open tasks (indexed queries, LIMIT, no loading all rows)."""
+"""The queue works with 100,000 open tasks: one page, right counts, deep pages (its latency is
+measured by bench/inbox_latency.py, not here)."""
 
 from __future__ import annotations
-
-import time
 
 DEPARTMENTS = ("byggeri", "borgerservice", "teknik-miljo", "sundhed-aeldre", "born-unge", "skole")
 
@@ -41,10 +40,7 @@ def test_queue_with_100k_open_tasks(engine, as_user):
     lise = as_user("lise.leder")  # byggeri + teknik-miljo: a third of all tasks
     for url in ("/queue", "/queue?due=overdue", "/queue?sort=created&page=500",
                 "/queue?department=byggeri&due=week"):
-        started = time.perf_counter()
         page = lise.get(url)
-        elapsed = time.perf_counter() - started
         assert page.status_code == 200
         assert page.text.count('href="/tasks/') == 10  # one page, not all rows
-        assert elapsed < 2.0, (url, elapsed)
     assert "byggeri (16667)" in lise.get("/queue").text

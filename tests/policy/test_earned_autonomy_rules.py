@@ -77,3 +77,20 @@ def test_bad_numbers_are_refused_with_their_field(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
     assert "steps.suggest.autonomy.min_agreement" in str(caught.value.problems[0])
+
+
+def test_scenarios_can_give_the_measured_agreement(tmp_path: Path) -> None:
+    from casework.policy.scenarios import run_scenarios
+
+    path = tmp_path / "earn.yaml"
+    path.write_text(POLICY)
+    (tmp_path / "earn.scenarios.yaml").write_text(
+        "flow: earn\nscenarios:\n"
+        "  - name: Not earned yet\n    steps:\n      suggest: {confidence: 0.9, expect: signoff}\n"
+        "  - name: Earned\n    steps:\n      suggest:\n        confidence: 0.9\n"
+        "        agreement: {decisions: 20, kept: 19}\n        expect: autonomous\n"
+        "  - name: Audit sample\n    steps:\n      suggest:\n        confidence: 0.9\n"
+        "        agreement: {decisions: 20, kept: 19}\n        audit_draw: 0.01\n"
+        "        expect: signoff\n")
+    run = run_scenarios(load_policy(path))
+    assert [r.failures for r in run.results] == [[], [], []]
