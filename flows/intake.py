@@ -263,8 +263,11 @@ def _note(letter: IncomingLetter, identification: Identification, person: Person
                      f"(kommunekode {person.municipality_code})")
     lines.append("Andre åbne sager: " + ("; ".join(f"{c.id} ({c.title})" for c in others)
                                           if others else "ingen"))
+    protected = bool(person and person.protected_address)
     for p in properties:
-        lines.append(f"Ejendom: BFE {p.bfe_number}, {p.address}, matr. {p.land_register_number}; "
+        # A protected citizen's own property would give the address away: BFE number only.
+        where = "adresse udeladt (adressebeskyttelse)" if protected else p.address
+        lines.append(f"Ejendom: BFE {p.bfe_number}, {where}, matr. {p.land_register_number}; "
                      f"grund {p.plot_area_m2} m², bebygget {p.built_area_m2} m²; opført "
                      f"{p.building_year}; anvendelse {p.use}; "
                      f"{p.zoning_plan or 'ingen lokalplan'}")
