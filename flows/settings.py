@@ -10,6 +10,7 @@ flow parameters (Prefect stores parameters with every run).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,8 @@ from connectors.case_system import CaseSystemClient
 from connectors.http import RetryPolicy
 from connectors.mailbox import DropFolderMailbox
 from connectors.registry import RegistryClient
+
+T = TypeVar("T")
 
 
 class MissingSetting(ValueError):
@@ -66,7 +69,7 @@ class ConnectorSettings(BaseSettings):
         return DropFolderMailbox(folder)
 
 
-def _required(value, parameter: str, variable: str):  # type: ignore[no-untyped-def]
+def _required(value: T | None, parameter: str, variable: str) -> T:
     if value is None or value == "":
         raise MissingSetting(f"{parameter}: not set (flow parameter or environment {variable})")
     return value
