@@ -1,0 +1,221 @@
+"""Routing: decide which department should handle a case, with a confidence and the reason,
+and place the case there in the case system when the policy allows.
+
+The router (``casework.suggest.router.Router``) is a classifier trained on the municipality's
+own history (``casework router train``). Without a model the flow trains one at start from the
+bundled, synthetic letters in ``flows/data/routing_letters.tsv`` (TF-IDF, a few seconds).
+Low confidence and sensitive letters wait for a caseworker (``policies/routing.yaml``).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from casework.case import Case
+from casework.privacy import mask_cpr
+from casework.runtime import CaseworkFlow, Decision, require_signoff
+from casework.settings import get_settings
+from casework.suggest.encoders import TfidfEncoder
+from casework.suggest.router import Router, read_labelled
+from connectors.case_system import CaseSystemClient
+from connectors.http import ConnectorError
+from connectors.mailbox import html_to_text
+from flows.connections import Systems, connections, using
+from flows.earlier_signoff import earlier_decision
+from flows.letter_text import is_sensitive
+from flows.settings import connector_settings
+
+log = logging.getLogger(__name__)
+robot = CaseworkFlow("routing")
+
+TRAINING_FILE = Path(__file__).with_name("data") / "routing_letters.tsv"
+TEXT_COL, LABEL_COL = "text", "department"
+MAX_TEXT_CHARS = 4000
+
+
+# -- the model -------------------------------------------------------------------------------
+
+_routers: dict[tuple[str, int], Router] = {}
+_routers_lock = threading.Lock()
+
+
+def train_bundled_router(folder: Path, *, engine: str = "tfidf",
+                         data: Path = TRAINING_FILE) -> Router:
+    """Train a router on ``data`` (default: the bundled synthetic letters) and save it."""
+    texts, labels = read_labelled(data, TEXT_COL, LABEL_COL)
+    router = Router.train(texts, labels, engine, source=str(data), text_col=TEXT_COL,
+                          label_col=LABEL_COL)
+    router.save(folder)
+    return router
+
+
+def load_router(model_dir: str | Path | None = None) -> Router:
+    """The router at ``model_dir`` (or ``CASEWORK_ROUTER_MODEL``); without either, the bundled
+    model under the data dir, trained on first use. Loaded once per process and folder."""
+    folder = Path(model_dir) if model_dir else connector_settings().router_model
+    if folder is None:
+        folder = get_settings().data_dir / "models" / "router-bundled"
+        if not (folder / "meta.json").is_file():
+            train_bundled_router(folder)
+    meta = folder / "meta.json"
+    stamp = meta.stat().st_mtime_ns if meta.is_file() else 0
+    key = (str(folder.resolve()), stamp)
+    with _routers_lock:
+        if key not in _routers:
+            _routers[key] = Router.load(folder)
+        return _routers[key]
+
+
+def reason_words(router: Router, text: str, label: str, top: int = 6) -> list[str]:
+    """Words of ``text`` that pushed the TF-IDF router most towards ``label`` (empty for dense
+    encoders, whose dimensions are not words)."""
+    encoder = router.encoder
+    if not isinstance(encoder, TfidfEncoder) or "word" not in encoder.analyzers:
+        return []
+    names = encoder.feature_names("word")
+    row = encoder.encode([text])[0].tocsr()
+    words = row.indices < len(names)  # the word block comes first
+    index, values = row.indices[words], row.data[words]
+    weights = router.coef[router.meta.labels.index(label), index] * values
+    order = np.argsort(-weights)
+    return [names[index[j]] for j in order[:top] if weights[j] > 0]
+
+
+# -- results ---------------------------------------------------------------------------------
+
+
+class Alternative(BaseModel):
+    department: str
+    score: float
+
+
+class RoutingSuggestion(BaseModel):
+    department: str
+    confidence: float = Field(ge=0, le=1)
+    why: list[str] = Field(default_factory=list, description="Words that led to the suggestion.")
+    alternatives: list[Alternative] = Field(default_factory=list)
+    model: str = Field(description="Engine and training size of the router.")
+
+
+class Placement(BaseModel):
+    department: str
+    previous: str | None
+
+
+class RoutingResult(BaseModel):
+    case_ref: str
+    status: str
+    department: str | None = None
+    confidence: float | None = None
+    signoff_task_id: str | None = None
+    error: str | None = None
+
+
+class RoutingInput(BaseModel):
+    """A case to route and the text to route it by (CPR numbers masked)."""
+
+    case_id: str
+    text: str
+    sensitive: bool
+
+
+# -- steps -----------------------------------------------------------------------------------
+
+
+@robot.step(kind="preparatory")
+def suggest_department(case: Case, item: RoutingInput, model_dir: str | None = None,
+                       ) -> RoutingSuggestion:
+    """The department most likely to handle the case, with the words that led there."""
+    router = load_router(model_dir)
+    [ranked] = router.predict([item.text], top=3)
+    best = ranked[0]
+    return RoutingSuggestion(
+        department=best.code, confidence=round(best.score, 3),
+        why=reason_words(router, item.text, best.code),
+        alternatives=[Alternative(department=s.code, score=round(s.score, 3))
+                      for s in ranked[1:]],
+        model=f"{router.meta.engine}, {router.meta.training_size} texts")
+
+
+@robot.step(kind="preparatory")
+def place_case(case: Case, department: str) -> Placement:
+    """Set the case's department in the case system."""
+    cases = connections().cases
+    before = cases.get_case(case.id)
+    cases.set_department(case.id, department)
+    return Placement(department=department, previous=before.department)
+
+
+# -- the flow --------------------------------------------------------------------------------
+
+
+def routing_input(client: CaseSystemClient, case_id: str) -> RoutingInput:
+    """The case's title and the text of its letters, as a caseworker would skim them."""
+    case = client.get_case(case_id)
+    parts = [case.title]
+    for document in client.list_documents(case_id, document_type="letter"):
+        parts.append(_document_text(client.document_content(case_id, document.id),
+                                     document.content_type))
+    text = mask_cpr("\n".join(p for p in parts if p))[:MAX_TEXT_CHARS]
+    return RoutingInput(case_id=case_id, text=text, sensitive=is_sensitive(text))
+
+
+def _document_text(content: bytes, content_type: str) -> str:
+    if content_type == "message/rfc822":
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        subject = str(message.get("Subject") or "")
+        body = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+        if body is None:
+            return subject
+        text = str(body.get_content())
+        return f"{subject}\n{html_to_text(text) if body.get_content_subtype() == 'html' else text}"
+    if content_type.startswith("text/"):
+        return content.decode("utf-8", errors="replace")
+    return ""
+
+
+@robot.flow(log_prints=False)
+def routing(case_ids: list[str] | None = None, model_dir: str | None = None,
+            case_system_url: str | None = None) -> list[RoutingResult]:
+    """Route the given cases, or every open case without a department, within the policy."""
+    load_router(model_dir)  # train or load before the first case, not inside its step time
+    with (connector_settings().case_system(case_system_url) as client,
+          using(Systems(cases=client))):
+        if case_ids is None:
+            case_ids = [c.id for c in client.list_cases(status="open") if c.department is None]
+        return [route_one(client, case_id, model_dir) for case_id in case_ids]
+
+
+def route_one(client: CaseSystemClient, case_id: str, model_dir: str | None = None,
+              ) -> RoutingResult:
+    """One case: suggest (or take the caseworker's earlier decision), then place."""
+    case = Case(id=case_id)
+    try:
+        earlier = earlier_decision(robot.name, "suggest_department", case.ref, RoutingSuggestion)
+        if earlier is not None:
+            suggested: Decision[RoutingSuggestion] = earlier
+        else:
+            item = routing_input(client, case_id)
+            case = case.model_copy(update={"attributes": {"sensitive": item.sensitive},
+                                           "summary": item.text[:200]})
+            suggested = require_signoff(suggest_department(case, item, model_dir))
+        if not suggested.proceed:
+            return RoutingResult(case_ref=case.ref, status=suggested.status.value,
+                                 signoff_task_id=suggested.signoff_task_id)
+        department = suggested.value.department
+        placed = require_signoff(place_case(case, department))
+        status = suggested.status.value if placed.proceed else placed.status.value
+        return RoutingResult(case_ref=case.ref, status=status,
+                             department=department if placed.proceed else None,
+                             confidence=suggested.value.confidence,
+                             signoff_task_id=suggested.signoff_task_id)
+    except ConnectorError as problem:
+        log.warning("routing: case %s failed, left unplaced: %s", case.ref, problem)
+        return RoutingResult(case_ref=case.ref, status="failed", error=str(problem))
