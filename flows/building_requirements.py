@@ -87,8 +87,10 @@ def _load(path: Path, _stamp: int) -> Requirements:
         return Requirements.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise RequirementsError(f"{path}: {field}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        field = ".".join(str(p) for p in first["loc"])
+        raise RequirementsError(f"{path}: {field}: {message}" if field else f"{path}: {message}"
+                                ) from None
 
 
 # -- recognising documents ---------------------------------------------------------------------
