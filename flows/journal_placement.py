@@ -2,18 +2,29 @@
 
 The robot prepares; the policy (``policies/journal_placement.yaml``) says whether a suggestion
 may be used as it is or needs a caseworker's sign-off (low confidence, sensitive cases).
+
+When a case-system connection is configured (``case_system_url`` or
+``CASEWORK_CASE_SYSTEM_URL``), a used suggestion is filed there: the case gets the KLE number
+and a journal note. A choice a caseworker confirmed or corrected is kept as a labelled example
+(``casework suggest retrain kle`` builds the model from them; the next run picks it up).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
+from prefect import task
 from pydantic import BaseModel, Field
 
+from casework import audit
 from casework.case import Case
+from casework.db.session import transaction
+from casework.ledger import Outcome
 from casework.privacy import contains_cpr, mask_cpr
-from casework.runtime import CaseworkFlow, require_signoff
+from casework.runtime import CaseworkFlow, Decision, require_signoff
+from flows.case_system_settings import CaseSystemConnection, case_system_connection
 
 robot = CaseworkFlow("journal_placement")
 
@@ -67,11 +78,35 @@ class JournalPlacementResult(BaseModel):
     signoff_task_id: str | None = None
 
 
-@lru_cache(maxsize=1)
+class JournalFiling(BaseModel):
+    """What the case system holds after filing: the case's KLE number and the note."""
+
+    kle: str
+    note_id: int
+
+
+_suggester_cache: dict[str, Any] = {}
+
+
+def _retrained_stamp() -> tuple[str, int] | None:
+    """Which retrained example model is on disk (meta.json path and mtime), if any."""
+    from casework.suggest.examples import ExampleModel
+
+    meta = Path(ExampleModel.default_dir("kle")) / "meta.json"
+    try:
+        return str(meta), meta.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def _kle_suggester():  # type: ignore[no-untyped-def]
+    """The KLE suggester, reloaded when ``casework suggest retrain kle`` wrote a new model."""
     from casework.suggest.suggester import TaxonomySuggester
 
-    return TaxonomySuggester.load("kle")
+    stamp = _retrained_stamp()
+    if "suggester" not in _suggester_cache or _suggester_cache["stamp"] != stamp:
+        _suggester_cache.update(stamp=stamp, suggester=TaxonomySuggester.load("kle"))
+    return _suggester_cache["suggester"]
 
 
 @robot.step(kind="preparatory")
@@ -99,9 +134,72 @@ def suggest_journal(case: Case, facts: LetterFacts) -> JournalSuggestion:
     )
 
 
+_HOW_USED = {
+    Outcome.COMPLETED: "brugt automatisk efter kommunens politik",
+    Outcome.APPROVED: "godkendt af en sagsbehandler",
+    Outcome.AMENDED: "rettet af en sagsbehandler",
+}
+
+
+@robot.step(kind="preparatory")
+def file_journal_number(case: Case, connection: CaseSystemConnection, message_id: str,
+                        subject: str, suggestion: JournalSuggestion, status: str,
+                        suggested_kle: str) -> JournalFiling:
+    """Journalise the case under the chosen KLE number and note why, in the case system."""
+    how = _HOW_USED.get(Outcome(status), status)
+    if status == Outcome.AMENDED.value and suggested_kle != suggestion.kle:
+        how += f" (robottens forslag var {suggested_kle})"
+    text = (f"Indgående brev \"{mask_cpr(subject)}\" journaliseret under KLE {suggestion.kle} "
+            f"{suggestion.title}. Journalnummeret er foreslået af journaliseringsrobotten og "
+            f"{how}.")
+    with connection.client() as client:
+        client.set_journal_number(case.id, suggestion.kle)
+        note = client.create_journal_note(
+            case.id, text, author="robot:journal_placement",
+            idempotency_key=f"journal_placement:{message_id}:{suggestion.kle}:{status}:note")
+    return JournalFiling(kle=suggestion.kle, note_id=note.id)
+
+
+@task(name="record_confirmed_choice")
+def record_confirmed_choice(case: Case, message_id: str, text: str, kle: str,
+                            decision: str) -> None:
+    """Keep a caseworker's confirmed or corrected KLE choice as a labelled example, so the
+    next ``casework suggest retrain kle`` learns from it. Robot-only choices are not kept:
+    the model would learn from itself."""
+    from casework.suggest.examples import Example, ExampleStore
+
+    ExampleStore().add(_kle_suggester().taxonomy, [Example(id=message_id, text=text, code=kle)])
+    with transaction() as session:
+        audit.append(session, actor=f"robot:{robot.name}", action="suggest.example_recorded",
+                     flow=robot.name, step="suggest_journal", case_ref=case.ref,
+                     details={"taxonomy": "kle", "code": kle, "decision": decision})
+
+
+def _file(case: Case, connection: CaseSystemConnection | None, letter: Letter,
+          facts: LetterFacts, suggested: JournalSuggestion | None,
+          decision: Decision[JournalSuggestion]) -> str:
+    """After a used suggestion: learn from a caseworker's choice, file in the case system."""
+    chosen = decision.value
+    if decision.status in (Outcome.APPROVED, Outcome.AMENDED):
+        record_confirmed_choice(case, letter.message_id, facts.text, chosen.kle,
+                                decision.status.value)
+    if connection is None:
+        return decision.status.value
+    filed = require_signoff(file_journal_number(
+        case, connection, letter.message_id, letter.subject, chosen, decision.status.value,
+        suggested.kle if suggested else chosen.kle))
+    return decision.status.value if filed.proceed else f"filing_{filed.status.value}"
+
+
 @robot.flow(log_prints=False)
-def journal_placement(letters: list[Letter]) -> list[JournalPlacementResult]:
-    """Read each letter and place it in the journal, within what the policy allows."""
+def journal_placement(letters: list[Letter], case_system_url: str | None = None,
+                      ) -> list[JournalPlacementResult]:
+    """Read each letter and place it in the journal, within what the policy allows.
+
+    With a case system configured (``case_system_url`` or ``CASEWORK_CASE_SYSTEM_URL``, token
+    in ``CASEWORK_CASE_SYSTEM_TOKEN``) a used suggestion is also filed there.
+    """
+    connection = case_system_connection(case_system_url)
     results: list[JournalPlacementResult] = []
     for letter in letters:
         case = Case(id=letter.case_id, department=letter.department,
@@ -117,9 +215,13 @@ def journal_placement(letters: list[Letter]) -> list[JournalPlacementResult]:
         case = case.model_copy(update={"attributes": {
             **case.attributes, "sensitive": read.value.sensitive,
             "identifies_citizen": read.value.identifies_citizen}})
-        decision = require_signoff(suggest_journal(case, read.value))
+        suggested = suggest_journal(case, read.value)
+        decision = require_signoff(suggested)
+        status = decision.status.value
+        if decision.proceed:
+            status = _file(case, connection, letter, read.value, suggested.result, decision)
         results.append(JournalPlacementResult(
-            message_id=letter.message_id, case_ref=case.ref, status=decision.status.value,
+            message_id=letter.message_id, case_ref=case.ref, status=status,
             kle=decision.value.kle if decision.proceed else None,
             signoff_task_id=decision.signoff_task_id))
     return results

@@ -81,7 +81,7 @@ def test_scenario_file_problems_name_file_line_and_field(write_policy: WritePoli
                  "      sign_letter: {expect: autonomous}\n", "journal_placement.scenarios.yaml")
     assert run_scenarios(load_policy(path)).lines() == [
         f"{FILE}:5: scenarios[0].steps.sign_letter: the policy has no step 'sign_letter' "
-        "(its steps: read_letter, suggest_journal)"
+        "(its steps: read_letter, suggest_journal, file_journal_number)"
     ]
 
 

@@ -113,7 +113,7 @@ def test_repository_policy_matches_the_journal_placement_flow() -> None:
     assert {name: s.mode for name, s in policy.model.steps.items()} == dict.fromkeys(
         steps, "autonomous"
     )
-    assert [s.manual_minutes for s in policy.model.steps.values()] == [3, 6]
+    assert [s.manual_minutes for s in policy.model.steps.values()] == [3, 6, 2]
 
 
 # --- bad files: exact messages ----------------------------------------------------------------

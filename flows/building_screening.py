@@ -1,0 +1,293 @@
+"""Building-application screening: is everything there that the application type requires?
+
+For each building-application case in the case system the robot reads the documents, works out
+what each one is, compares that with the required list for the application type
+(``flows/data/building_requirements.yaml``) and then either
+
+* files a screening note on the case when nothing is missing, or
+* drafts a letter asking the applicant for what is missing. The draft always waits for a
+  caseworker (``policies/building_screening.yaml``); only an approved or amended draft is
+  stored, as a ``draft_letter`` document with the caseworker's text. Nothing is ever sent.
+
+Asking for missing documents is procedural (it decides nothing about the application), so
+every step is preparatory. Filing uses idempotency keys derived from the case and its set of
+documents, and a re-run over the same set finds what was filed and files nothing twice.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from casework.case import Case
+from casework.ledger import Outcome
+from casework.privacy import mask_cpr
+from casework.runtime import CaseworkFlow, Decision, require_signoff
+from connectors.case_system import CaseSystemClient
+from flows.building_requirements import (
+    CaseDocument,
+    RequirementCheck,
+    check_documents,
+    document_set_key,
+    find_application_type,
+    load_requirements,
+)
+from flows.case_system_settings import (
+    CaseSystemConfigError,
+    CaseSystemConnection,
+    case_system_connection,
+)
+from flows.screening_letter import complete_note, reply_deadline, request_letter, with_notice
+
+robot = CaseworkFlow("building_screening")
+
+OWN_DOCUMENT_TYPES = frozenset({"draft_letter"})  # what this robot files is not screened
+TEXT_LIMIT = 5000  # characters of a text document the screening reads
+_REFERENCE = re.compile(r"byggescreening-([0-9a-f]{16})")
+_KLE_SUBJECT = re.compile(r"^\d{2}\.\d{2}\.\d{2}")
+
+
+class ApplicationFile(BaseModel):
+    """The case as the screening sees it: title, documents, and what earlier runs filed."""
+
+    title: str = Field(description="Case title, CPR masked.")
+    department: str | None
+    kle: str | None
+    documents: list[CaseDocument]
+    filed_references: list[str] = Field(
+        default_factory=list, description="Screening references already on the case.")
+
+
+class Screening(BaseModel):
+    """The screening result a caseworker may check: present / missing / unsure, with evidence."""
+
+    reference: str
+    application_type: str | None
+    application_title: str | None
+    type_certain: bool
+    present: list[RequirementCheck]
+    missing: list[RequirementCheck]
+    unsure: list[RequirementCheck]
+    complete: bool
+    confidence: float = Field(ge=0, le=1)
+    why: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    requirements_version: str
+
+
+class DraftLetter(BaseModel):
+    """A letter for the caseworker to approve or amend; ``text`` is what would be stored."""
+
+    subject: str
+    text: str = Field(min_length=1)
+    missing: list[str]
+    reply_by: date
+    reference: str
+    why: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+
+class Filed(BaseModel):
+    """What the case system holds after a filing step."""
+
+    what: str
+    document_id: int | None = None
+    note_id: int | None = None
+    reference: str
+
+
+class ScreeningRunResult(BaseModel):
+    """One line per case for the caller. ``status``: ``note_filed``, ``draft_letter_filed``,
+    ``already_filed``, ``type_unknown``, or the outcome that stopped the case
+    (``awaiting_signoff``, ``rejected``, ``manual``)."""
+
+    case_ref: str
+    status: str
+    application_type: str | None = None
+    missing: list[str] = Field(default_factory=list)
+    signoff_task_id: str | None = None
+
+
+# -- steps -------------------------------------------------------------------------------------
+
+
+def _document_text(client: CaseSystemClient, case_id: str, doc_id: int,
+                   content_type: str) -> str | None:
+    if not content_type.startswith("text/"):
+        return None  # drawings and PDFs are recognised by type and name only
+    raw = client.document_content(case_id, doc_id)[: TEXT_LIMIT * 4]
+    return mask_cpr(raw.decode("utf-8", errors="replace"))[:TEXT_LIMIT]
+
+
+@robot.step(kind="preparatory")
+def read_application(case: Case, connection: CaseSystemConnection) -> ApplicationFile:
+    """Fetch the case, its documents (text ones read) and the references of earlier filings."""
+    with connection.client() as client:
+        found = client.get_case(case.id)
+        documents, references = [], set()
+        for doc in client.list_documents(case.id):
+            if doc.document_type in OWN_DOCUMENT_TYPES:
+                references.update(_REFERENCE.findall(doc.filename))
+                continue
+            documents.append(CaseDocument(
+                id=doc.id, title=mask_cpr(doc.title), filename=mask_cpr(doc.filename),
+                document_type=doc.document_type, sha256=doc.sha256,
+                text=_document_text(client, case.id, doc.id, doc.content_type)))
+        for note in client.list_journal_notes(case.id):
+            references.update(_REFERENCE.findall(note.text))
+    kle = _KLE_SUBJECT.match(found.kle or "")
+    return ApplicationFile(title=mask_cpr(found.title), department=found.department,
+                           kle=kle.group(0) if kle else None, documents=documents,
+                           filed_references=sorted(references))
+
+
+@robot.step(kind="preparatory")
+def screen_application(case: Case, application: ApplicationFile) -> Screening:
+    """Find the application type and check each required document: present, missing, unsure."""
+    requirements = load_requirements()
+    texts = [application.title] + [d.text or "" for d in application.documents
+                                   if d.document_type in ("application", "building_application")
+                                   or "ansøgning" in d.title.lower()]
+    found = find_application_type(requirements, texts)
+    kind = found.application_type
+    checks = check_documents(requirements, kind, application.documents) if kind else []
+    by_status = {s: [c for c in checks if c.status == s] for s in ("present", "missing", "unsure")}
+    share_sure = 1 - len(by_status["unsure"]) / len(checks) if checks else 0.0
+    why = [f"ansøgningstype: {e}" for e in found.evidence] + [
+        f"{c.title}: {c.status}" + (f" ({c.evidence[0].detail}, dokument "
+                                    f"{c.evidence[0].document_title!r})" if c.evidence else "")
+        for c in checks]
+    return Screening(
+        reference=document_set_key(case.id, application.documents, requirements, kind),
+        application_type=kind,
+        application_title=requirements.application_types[kind].title if kind else None,
+        type_certain=found.certain, present=by_status["present"], missing=by_status["missing"],
+        unsure=by_status["unsure"],
+        complete=bool(kind) and found.certain and not by_status["missing"]
+        and not by_status["unsure"],
+        confidence=round(share_sure * (1.0 if found.certain else 0.5), 3),
+        why=why, sources=sorted({c.source for c in checks}),
+        requirements_version=requirements.version,
+    )
+
+
+@robot.step(kind="preparatory")
+def draft_request_letter(case: Case, application: ApplicationFile, screening: Screening,
+                         reply_days: int) -> DraftLetter:
+    """Draft the letter asking the applicant for the missing documents (a draft, never sent)."""
+    requirements = load_requirements()
+    deadline = reply_deadline(date.today(), reply_days)
+    missing = [(c.title, requirements.documents[c.key].asks) for c in screening.missing]
+    text = request_letter(
+        case_id=case.id, case_title=application.title,
+        application_title=screening.application_title or "byggetilladelse",
+        missing=missing, deadline=deadline, sender=application.department or "Byggesager")
+    return DraftLetter(
+        subject=f"Manglende dokumenter til din byggeansøgning (sag {case.id})",
+        text=text, missing=[title for title, _ in missing], reply_by=deadline,
+        reference=screening.reference, why=screening.why, sources=screening.sources)
+
+
+@robot.step(kind="preparatory")
+def file_draft_letter(case: Case, connection: CaseSystemConnection,
+                      letter: DraftLetter) -> Filed:
+    """Store the approved or amended letter on the case as a ``draft_letter`` document."""
+    text = with_notice(letter.text)
+    with connection.client() as client:
+        doc = client.add_document(
+            case.id, title=letter.subject, document_type="draft_letter",
+            filename=f"anmodning-om-manglende-dokumenter-byggescreening-{letter.reference}.txt",
+            content=text.encode("utf-8"), content_type="text/plain; charset=utf-8",
+            idempotency_key=f"building_screening:{case.id}:{letter.reference}:draft_letter")
+    return Filed(what="draft_letter", document_id=doc.id, reference=letter.reference)
+
+
+@robot.step(kind="preparatory")
+def file_screening_note(case: Case, connection: CaseSystemConnection, screening: Screening,
+                        confirmed_by_caseworker: bool) -> Filed:
+    """Record on the case that the application has every required document."""
+    text = complete_note(
+        application_title=screening.application_title or "byggeansøgning",
+        present=[(c.title, c.evidence[0].detail if c.evidence else "") for c in screening.present],
+        unsure_confirmed=[c.title for c in screening.unsure], reference=screening.reference,
+        confirmed_by_caseworker=confirmed_by_caseworker,
+        requirements_version=screening.requirements_version)
+    with connection.client() as client:
+        note = client.create_journal_note(
+            case.id, text, author="robot:building_screening",
+            idempotency_key=f"building_screening:{case.id}:{screening.reference}:note")
+    return Filed(what="note", note_id=note.id, reference=screening.reference)
+
+
+# -- the flow ----------------------------------------------------------------------------------
+
+
+def _stopped(case: Case, decision: Decision, **extra: object) -> ScreeningRunResult:
+    return ScreeningRunResult(case_ref=case.ref, status=decision.status.value,
+                              signoff_task_id=decision.signoff_task_id, **extra)  # type: ignore[arg-type]
+
+
+def screen_case(connection: CaseSystemConnection, case_id: str, *, reply_days: int,
+                department: str | None = None) -> ScreeningRunResult:
+    """Screen one case and file the result, within what the policy allows."""
+    case = Case(id=case_id, department=department)
+    read = require_signoff(read_application(case, connection))
+    if not read.proceed:
+        return _stopped(case, read)
+    application = read.value
+    case = case.model_copy(update={
+        "summary": application.title, "kle": application.kle,
+        "attributes": {"documents": len(application.documents)}})
+
+    screened = require_signoff(screen_application(case, application))
+    if not screened.proceed:
+        return _stopped(case, screened)
+    screening = screened.value
+    result = {"application_type": screening.application_type,
+              "missing": [c.title for c in screening.missing]}
+    if screening.reference in application.filed_references:
+        return ScreeningRunResult(case_ref=case.ref, status="already_filed", **result)
+    if screening.application_type is None:
+        return ScreeningRunResult(case_ref=case.ref, status="type_unknown", **result)
+
+    if screening.missing:
+        drafted = require_signoff(draft_request_letter(case, application, screening,
+                                                       reply_days))
+        if not drafted.proceed:
+            return _stopped(case, drafted, **result)
+        filed = require_signoff(file_draft_letter(case, connection, drafted.value))
+        status, task_id = "draft_letter_filed", drafted.signoff_task_id
+    else:
+        confirmed = screened.status in (Outcome.APPROVED, Outcome.AMENDED)
+        filed = require_signoff(file_screening_note(case, connection, screening, confirmed))
+        status, task_id = "note_filed", screened.signoff_task_id
+    if not filed.proceed:
+        return _stopped(case, filed, **result)
+    return ScreeningRunResult(case_ref=case.ref, status=status, signoff_task_id=task_id,
+                              **result)
+
+
+@robot.flow(log_prints=False)
+def building_screening(case_ids: list[str] | None = None, case_type: str = "building_permit",
+                       case_system_url: str | None = None, reply_days: int | None = None,
+                       department: str | None = None) -> list[ScreeningRunResult]:
+    """Screen the given cases, or every open case of ``case_type``, for missing documents.
+
+    ``case_system_url`` overrides ``CASEWORK_CASE_SYSTEM_URL``; the token is read from
+    ``CASEWORK_CASE_SYSTEM_TOKEN``. ``reply_days`` defaults to the requirements file's.
+    ``department`` is the inbox department for sign-off tasks (default: the policy's).
+    """
+    connection = case_system_connection(case_system_url)
+    if connection is None:
+        raise CaseSystemConfigError(
+            "building_screening needs the case system: pass case_system_url or set "
+            "CASEWORK_CASE_SYSTEM_URL (and CASEWORK_CASE_SYSTEM_TOKEN)")
+    requirements = load_requirements()  # a broken requirements file stops the run up front
+    days = reply_days or requirements.reply_days
+    if case_ids is None:
+        with connection.client() as client:
+            case_ids = [c.id for c in client.list_cases(status="open", case_type=case_type)]
+    return [screen_case(connection, case_id, reply_days=days, department=department)
+            for case_id in case_ids]

@@ -1,0 +1,62 @@
+"""Where the case system is and how to log in: environment settings, URL overridable per run.
+
+The URL may come from a flow parameter (``case_system_url``) or ``CASEWORK_CASE_SYSTEM_URL``;
+the token comes only from ``CASEWORK_CASE_SYSTEM_TOKEN`` (or a ``.env`` the worker reads),
+never from a flow parameter, because Prefect stores flow parameters in plain text.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.case_system import CaseSystemClient
+
+
+class CaseSystemConfigError(ValueError):
+    """The case-system connection is half configured; the message names the setting."""
+
+
+class _EnvSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEWORK_CASE_SYSTEM_", extra="ignore")
+
+    url: str | None = None
+    token: SecretStr | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class CaseSystemConnection(BaseModel):
+    """A configured connection, safe to pass to steps: the token is a secret in repr and JSON."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str = Field(min_length=1)
+    token: SecretStr
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    def client(self) -> CaseSystemClient:
+        return CaseSystemClient(self.url, self.token.get_secret_value(),
+                                timeout=self.timeout_seconds)
+
+
+def case_system_connection(url: str | None = None) -> CaseSystemConnection | None:
+    """The connection, or ``None`` when no case-system URL is given anywhere.
+
+    Raises ``CaseSystemConfigError`` when a URL is known but the token is not (or a setting
+    has a bad value), rather than calling the system anonymously.
+    """
+    try:
+        env = _EnvSettings()
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        name = "CASEWORK_CASE_SYSTEM_" + str(first["loc"][0]).upper()
+        raise CaseSystemConfigError(f"{name}: {first['msg']}") from None
+    url = (url or env.url or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise CaseSystemConfigError(f"case-system URL {url!r} must start with http:// or https://")
+    if env.token is None or not env.token.get_secret_value():
+        raise CaseSystemConfigError(
+            "a case-system URL is configured but CASEWORK_CASE_SYSTEM_TOKEN is not set")
+    return CaseSystemConnection(url=url, token=env.token, timeout_seconds=env.timeout_seconds)

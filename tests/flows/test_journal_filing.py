@@ -1,0 +1,117 @@
+"""Journal placement filed in the case system (stand-in on loopback, real Prefect API, real
+SQLite): the KLE number and a journal note, once; a caseworker's corrected choice is kept as
+a labelled example, and after retraining the suggestion follows it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from screening_fixtures import (  # noqa: F401  (fixtures)
+    case_server,
+    cases,
+    decide_in_inbox,
+    finished,
+    inbox_ready,
+    start_in_thread,
+    stats,
+    wait_for_paused_task,
+)
+from sqlalchemy import select
+
+from casework.db.models import AuditEvent, LedgerEntry
+from casework.db.session import reading
+from casework.settings import reset_settings_cache
+from casework.suggest.examples import ExampleStore, retrain
+from connectors.case_system import CaseSystemClient
+
+REPO = Path(__file__).resolve().parents[2]
+CASE_ID = "SAG-2026-0004"  # sample: open, no journal number yet
+
+LETTER = {
+    "message_id": "JF-1", "case_id": CASE_ID, "department": "byggeri",
+    "subject": "Ansøgning om nedrivning af udhus",
+    "body": "Jeg vil gerne rive mit gamle udhus ned. Det er 20 m2 og ligger i haven.",
+}
+
+
+@pytest.fixture
+def no_signoff_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal policy without its sign-off conditions: every suggestion is used."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    text = (REPO / "policies" / "journal_placement.yaml").read_text(encoding="utf-8")
+    start = text.index("    signoff_when:")
+    text = text[:start] + text[text.index("    signoff_by:"):]
+    (folder / "journal_placement.yaml").write_text(text, encoding="utf-8")
+    shutil.copy(REPO / "policies" / "journal_placement.scenarios.yaml", folder)
+    monkeypatch.setenv("CASEWORK_POLICY_DIR", str(folder))
+    reset_settings_cache()
+
+
+@pytest.mark.usefixtures("prefect_api", "db_engine", "no_signoff_policy")
+def test_used_suggestion_is_filed_once_and_not_learnt_from(cases: CaseSystemClient,  # noqa: F811
+                                                           case_server) -> None:  # noqa: F811
+    from flows.journal_placement import Letter, journal_placement
+
+    [result] = journal_placement([Letter(**LETTER)])
+    assert result.status == "completed" and result.kle
+    assert cases.get_case(CASE_ID).kle == result.kle
+    [note] = cases.list_journal_notes(CASE_ID)
+    assert f"journaliseret under KLE {result.kle}" in note.text
+    assert "brugt automatisk efter kommunens politik" in note.text
+    with reading() as session:
+        steps = {r.step: r.outcome for r in session.scalars(select(LedgerEntry))}
+    assert steps["file_journal_number"] == "completed"
+    assert list(ExampleStore().iter("kle")) == []  # the robot's own choice teaches nothing
+
+    before = stats(case_server)
+    [again] = journal_placement([Letter(**LETTER)])
+    assert again.kle == result.kle and stats(case_server) == before
+
+
+@pytest.mark.usefixtures("prefect_api", "db_engine")
+def test_without_a_case_system_nothing_is_filed(cases: CaseSystemClient,  # noqa: F811
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.journal_placement import Letter, journal_placement
+
+    monkeypatch.delenv("CASEWORK_CASE_SYSTEM_URL")
+    monkeypatch.setenv("CASEWORK_SIGNOFF_WAIT", "record")
+    reset_settings_cache()
+    [result] = journal_placement([Letter(**LETTER)])
+    assert result.status in ("completed", "awaiting_signoff")
+    assert cases.get_case(CASE_ID).kle is None and cases.list_journal_notes(CASE_ID) == []
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_amended_choice_is_filed_kept_as_example_and_learnt(
+        cases: CaseSystemClient, case_server, inbox_ready) -> None:  # noqa: F811
+    from flows.journal_placement import Letter, _kle_suggester, journal_placement
+
+    letter = Letter(**{**LETTER, "message_id": "JF-2", "sensitive": True})
+    thread, out = start_in_thread(lambda: journal_placement([letter]))
+    task = wait_for_paused_task("suggest_journal", out)
+    suggested = task.payload["suggestion"]
+    chosen = "02.34.24" if suggested["kle"] != "02.34.24" else "02.34.02"
+    assert _kle_suggester().suggest([letter.subject + "\n" + letter.body])[0][0].code != chosen
+    decide_in_inbox(inbox_ready, "anna.byg", task, "amended", reason="Forkert emne",
+                    value={**suggested, "kle": chosen, "title": "Byggearbejder",
+                           "amended_from": suggested["kle"]})
+    [result] = finished(thread, out)
+    assert (result.status, result.kle) == ("amended", chosen)
+
+    assert cases.get_case(CASE_ID).kle == chosen
+    [note] = cases.list_journal_notes(CASE_ID)
+    assert f"rettet af en sagsbehandler (robottens forslag var {suggested['kle']})" in note.text
+    [example] = ExampleStore().iter("kle")
+    assert (example.id, example.code) == ("JF-2", chosen)
+    assert example.text.startswith("Ansøgning om nedrivning af udhus")
+    with reading() as session:
+        event = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "suggest.example_recorded")).one()
+    assert event.details["code"] == chosen and "text" not in event.details
+
+    retrain("kle")  # what `casework suggest retrain kle` does
+    top = _kle_suggester().suggest([letter.subject + "\n" + letter.body])[0][0]
+    assert top.code == chosen  # the running flow picks up the retrained model
