@@ -11,14 +11,17 @@ import sys
 from pathlib import Path
 
 _FLOW_STEPS: dict[str, dict[str, str]] = {}  # flow name -> {step name: step kind}
+_FLOW_MODULES: dict[str, str] = {}  # flow name -> module that defines it
 
 
 def register_step(flow: str, step: str, kind: str) -> None:
     _FLOW_STEPS.setdefault(flow, {})[step] = kind
 
 
-def register_flow(flow: str) -> None:
+def register_flow(flow: str, module: str | None = None) -> None:
     _FLOW_STEPS.setdefault(flow, {})
+    if module:
+        _FLOW_MODULES[flow] = module
 
 
 def flow_steps() -> dict[str, dict[str, str]]:
@@ -52,4 +55,6 @@ def discover_flows(flows_dir: Path) -> dict[str, dict[str, str]]:
         except Exception as exc:  # surfaced as one clear line by the CLI
             del sys.modules[module_name]
             raise FlowImportError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from exc
-    return flow_steps()
+    # Only flows defined in this folder: the process may hold others (tests, notebooks).
+    return {flow: steps for flow, steps in flow_steps().items()
+            if _FLOW_MODULES.get(flow, "").startswith(f"{package}.")}

@@ -26,6 +26,7 @@ import functools
 import inspect
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -223,7 +224,7 @@ class CaseworkFlow:
         self._cached: tuple[tuple[int, int], Policy] | None = None
         self._pinned: dict[str, Policy] = {}  # flow run id -> policy in force for that run
         self._schema_ready = False
-        registry.register_flow(name)
+        registry.register_flow(name, sys._getframe(1).f_globals.get("__name__"))
 
     # -- policy ---------------------------------------------------------------------------
     @property

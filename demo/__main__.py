@@ -1,9 +1,16 @@
-"""The main job on the embedded default: run the journal-placement robot on bundled letters,
-then open the sign-off inbox so the prepared work can be approved, amended or rejected.
+"""The main job on the embedded default: the four casework robots on bundled realistic Danish
+sample data, then the sign-off inbox so the prepared work can be approved, amended or rejected.
+
+1. intake: letters from a mail drop → citizen and case identified in the case system, registry
+   data gathered and filed (case system, registry and mail drop are local stand-ins);
+2. routing: open cases without a department get one (a router trained on bundled letters);
+3. journal placement: KLE subjects for the bundled letters in demo/data/letters.jsonl;
+4. building screening: building applications checked against the required documents, a
+   letter asking for what is missing drafted for sign-off.
 
 Prefect runs on its local (ephemeral) server, the ledger in a SQLite file under the data dir.
-Prints where the ledger is, the hours the run saved and the inbox's address.
-``--no-inbox`` stops after the run (tests use it).
+Prints where the ledger is, the hours the run saved and the inbox's address. Running it again
+lets the robots pick up the decisions made in the inbox. ``--no-inbox`` stops after the run.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import argparse
 import json
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data" / "letters.jsonl"
@@ -23,43 +31,86 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="inbox port (default 8000)")
     args = parser.parse_args(argv)
 
-    from sqlalchemy import func, select
-
-    from casework import ledger
     from casework.db import migrate
-    from casework.db.models import LedgerEntry, SignoffTask
-    from casework.db.session import get_engine, reading
+    from casework.db.session import get_engine
     from casework.settings import get_settings
-    from flows.journal_placement import Letter, journal_placement
+    from demo.systems import demo_systems
 
     settings = get_settings()
     migrate.upgrade(get_engine())
+    started = datetime.now(UTC)
+    print("Casework robots demo (Prefect local server starting, first time ~15 s)")
+    with demo_systems(settings.data_dir) as systems:
+        print(f"Stand-ins: case system {systems.case_system.url}, registry "
+              f"{systems.registry.url}, mail drop {systems.mailbox} "
+              f"({systems.new_letters} new letters)")
+        run_intake_and_routing()
+        run_journal_placement()
+        run_building_screening()
+        print_totals(settings.effective_database_url, started)
+        if not args.no_inbox:
+            serve_inbox(args.port)
+    return 0
+
+
+def run_intake_and_routing() -> None:
+    from flows.intake import intake
+    from flows.routing import routing
+
+    report = intake()
+    print(f"\n1. Intake: {len(report.results)} letters")
+    for r in report.results:
+        print(f"   {r.letter:<14} {r.status:<18} case {r.case_ref or '-'}"
+              f"{'  (new case)' if r.new_case else ''}{'  ' + r.error if r.error else ''}")
+    routed = routing()
+    print(f"\n2. Routing: {len(routed)} cases without a department")
+    for r in routed:
+        confidence = f"{r.confidence:.2f}" if r.confidence is not None else "-"
+        print(f"   {r.case_ref:<28} {r.status:<18} {r.department or '-':<16} "
+              f"confidence {confidence}")
+
+
+def run_journal_placement() -> None:
+    from demo.systems import with_existing_cases
+    from flows.journal_placement import Letter, journal_placement
+
     letters = [Letter.model_validate(json.loads(line))
                for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
-    print(f"Journal placement robot: {len(letters)} letters from {DATA.name} "
-          "(Prefect local server starting, first time ~15 s)")
-    results = journal_placement(letters)
-
-    print(f"\n{'letter':<8} {'case (pseudonymised)':<28} {'outcome':<18} KLE")
+    results = journal_placement(with_existing_cases(letters))
+    print(f"\n3. Journal placement: {len(letters)} letters from {DATA.name}")
+    print(f"   {'letter':<8} {'case (pseudonymised)':<28} {'outcome':<18} KLE")
     for r in results:
-        print(f"{r.message_id:<8} {r.case_ref:<28} {r.status:<18} {r.kle or '-'}")
+        print(f"   {r.message_id:<8} {r.case_ref:<28} {r.status:<18} {r.kle or '-'}"
+              f"{'  ' + r.error if r.error else ''}")
 
-    run_ids = {r.case_ref for r in results}
+
+def run_building_screening() -> None:
+    from flows.building_screening import building_screening
+
+    results = building_screening()
+    print(f"\n4. Building screening: {len(results)} building applications")
+    for r in results:
+        missing = ", ".join(r.missing) if r.missing else "-"
+        print(f"   {r.case_ref:<28} {r.status:<20} {r.application_type or '-':<28} "
+              f"missing: {missing}")
+
+
+def print_totals(database_url: str, started: datetime) -> None:
+    from sqlalchemy import func, select
+
+    from casework import ledger
+    from casework.db.models import LedgerEntry, SignoffTask
+    from casework.db.session import reading
+
     with reading() as session:
-        run_saved = session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.saved_minutes), 0.0))
-            .where(LedgerEntry.case_ref.in_(run_ids))
-            .where(LedgerEntry.flow_run_id == _last_run_id(session))
-        )
+        run_saved = session.scalar(select(func.coalesce(func.sum(LedgerEntry.saved_minutes), 0.0))
+                                   .where(LedgerEntry.started_at >= started))
         waiting = session.scalar(select(func.count()).select_from(SignoffTask)
                                  .where(SignoffTask.status == "awaiting"))
         total = ledger.total_saved_hours(session)
-    print(f"\nLedger: {settings.effective_database_url}")
+    print(f"\nLedger: {database_url}")
     print(f"Hours saved by this run: {float(run_saved or 0) / 60:.2f} "
           f"(all runs so far: {total:.2f}); sign-off tasks awaiting a caseworker: {waiting}")
-    if not args.no_inbox:
-        serve_inbox(args.port)
-    return 0
 
 
 def serve_inbox(port: int) -> None:
@@ -82,15 +133,6 @@ def serve_inbox(port: int) -> None:
           "e.g. anna.byg for byggeri, karl.borger for borgerservice, mette.chef the manager; "
           "Ctrl-C stops)")
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-
-
-def _last_run_id(session) -> str:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from casework.db.models import LedgerEntry
-
-    return session.scalar(select(LedgerEntry.flow_run_id)
-                          .order_by(LedgerEntry.started_at.desc()).limit(1)) or ""
 
 
 if __name__ == "__main__":

@@ -8,21 +8,13 @@ never from a flow parameter, because Prefect stores flow parameters in plain tex
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.case_system import CaseSystemClient
+from flows.settings import connector_settings
 
 
 class CaseSystemConfigError(ValueError):
     """The case-system connection is half configured; the message names the setting."""
-
-
-class _EnvSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CASEWORK_CASE_SYSTEM_", extra="ignore")
-
-    url: str | None = None
-    token: SecretStr | None = None
-    timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class CaseSystemConnection(BaseModel):
@@ -32,11 +24,10 @@ class CaseSystemConnection(BaseModel):
 
     url: str = Field(min_length=1)
     token: SecretStr
-    timeout_seconds: float = Field(default=10.0, gt=0)
 
     def client(self) -> CaseSystemClient:
-        return CaseSystemClient(self.url, self.token.get_secret_value(),
-                                timeout=self.timeout_seconds)
+        # Timeout and retries from the same settings as every other connector, read fresh.
+        return connector_settings().case_system(self.url, token=self.token)
 
 
 def case_system_connection(url: str | None = None) -> CaseSystemConnection | None:
@@ -46,17 +37,18 @@ def case_system_connection(url: str | None = None) -> CaseSystemConnection | Non
     has a bad value), rather than calling the system anonymously.
     """
     try:
-        env = _EnvSettings()
+        env = connector_settings()
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
-        name = "CASEWORK_CASE_SYSTEM_" + str(first["loc"][0]).upper()
+        name = "CASEWORK_" + str(first["loc"][0]).upper()
         raise CaseSystemConfigError(f"{name}: {first['msg']}") from None
-    url = (url or env.url or "").strip()
+    url = (url or env.case_system_url or "").strip()
     if not url:
         return None
     if not url.startswith(("http://", "https://")):
         raise CaseSystemConfigError(f"case-system URL {url!r} must start with http:// or https://")
-    if env.token is None or not env.token.get_secret_value():
+    token = env.case_system_token
+    if token is None or not token.get_secret_value():
         raise CaseSystemConfigError(
             "a case-system URL is configured but CASEWORK_CASE_SYSTEM_TOKEN is not set")
-    return CaseSystemConnection(url=url, token=env.token, timeout_seconds=env.timeout_seconds)
+    return CaseSystemConnection(url=url, token=token)

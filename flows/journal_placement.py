@@ -11,6 +11,7 @@ and a journal note. A choice a caseworker confirmed or corrected is kept as a la
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,10 @@ from casework.db.session import transaction
 from casework.ledger import Outcome
 from casework.privacy import contains_cpr, mask_cpr
 from casework.runtime import CaseworkFlow, Decision, require_signoff
+from connectors.http import ConnectorError
 from flows.case_system_settings import CaseSystemConnection, case_system_connection
+
+log = logging.getLogger(__name__)
 
 robot = CaseworkFlow("journal_placement")
 
@@ -76,6 +80,7 @@ class JournalPlacementResult(BaseModel):
     status: str
     kle: str | None = None
     signoff_task_id: str | None = None
+    error: str | None = None  # filing in the case system failed; the letter can be re-run
 
 
 class JournalFiling(BaseModel):
@@ -217,11 +222,19 @@ def journal_placement(letters: list[Letter], case_system_url: str | None = None,
             "identifies_citizen": read.value.identifies_citizen}})
         suggested = suggest_journal(case, read.value)
         decision = require_signoff(suggested)
-        status = decision.status.value
+        status, error = decision.status.value, None
         if decision.proceed:
-            status = _file(case, connection, letter, read.value, suggested.result, decision)
+            try:
+                status = _file(case, connection, letter, read.value, suggested.result, decision)
+            except ConnectorError as exc:
+                # One case the case system refuses (after its retries) stops only this letter;
+                # its failed step is in the ledger and a re-run files it once (idempotent).
+                # The connector's message names the case id: keep it out of logs and results.
+                error = f"{exc.system}: {type(exc).__name__} (HTTP {exc.status or '-'})"
+                status = "filing_failed"
+                log.warning("journal placement: filing failed for case %s: %s", case.ref, error)
         results.append(JournalPlacementResult(
             message_id=letter.message_id, case_ref=case.ref, status=status,
             kle=decision.value.kle if decision.proceed else None,
-            signoff_task_id=decision.signoff_task_id))
+            signoff_task_id=decision.signoff_task_id, error=error))
     return results

@@ -47,10 +47,11 @@ class ConnectorSettings(BaseSettings):
                            max_wait=max(wait, 8.0 if wait >= 0.5 else wait * 8),
                            jitter=min(0.5, wait), retry_after_cap=30.0 if wait >= 0.5 else 1.0)
 
-    def case_system(self, url: str | None = None) -> CaseSystemClient:
+    def case_system(self, url: str | None = None, *,
+                    token: SecretStr | None = None) -> CaseSystemClient:
         base = _required(url or self.case_system_url, "case_system_url",
                          "CASEWORK_CASE_SYSTEM_URL")
-        token = _required(self.case_system_token, "case system token",
+        token = _required(token or self.case_system_token, "case system token",
                           "CASEWORK_CASE_SYSTEM_TOKEN")
         return CaseSystemClient(base, token.get_secret_value(), timeout=self.connector_timeout,
                                 retry=self.retry())
