@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import case, func, select
@@ -66,12 +67,18 @@ class StepRecord(BaseModel):
     finished_at: datetime | None = None
 
 
-def record_step(session: Session, record: StepRecord) -> LedgerEntry:
-    """Insert or overwrite the row for this step run (a retried task keeps one row)."""
+def step_values(record: StepRecord) -> dict[str, Any]:
+    """The ledger row's column values for a step run (savings computed here, once)."""
     values = record.model_dump()
     values["saved_minutes"] = saved_minutes(record.outcome, record.baseline_minutes,
                                             record.human_seconds)
     values["mode"], values["outcome"] = str(record.mode), str(record.outcome)
+    return values
+
+
+def record_step(session: Session, record: StepRecord) -> LedgerEntry:
+    """Insert or overwrite the row for this step run (a retried task keeps one row)."""
+    values = step_values(record)
     entry = session.get(LedgerEntry, record.id)
     if entry is None:
         entry = LedgerEntry(**values)

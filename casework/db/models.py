@@ -100,6 +100,12 @@ class SignoffTask(Base):
         Index("ix_signoff_queue_deadline", "status", "department", "deadline"),
         Index("ix_signoff_queue_created", "status", "department", "created_at"),
         Index("ix_signoff_decided_by", "decided_by", "decided_at"),
+        # Added in migration 0005 (queue speed). On PostgreSQL the counts index holds
+        # signoff_roles as an INCLUDE column instead (json has no b-tree operator class).
+        Index("ix_signoff_queue_counts", "status", "department", "flow", "signoff_roles",
+              "deadline"),
+        Index("ix_signoff_open_deadline", "status", "deadline", "created_at", "id"),
+        Index("ix_signoff_open_created", "status", "created_at", "id"),
     )
 
 

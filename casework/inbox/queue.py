@@ -1,15 +1,16 @@
 """The queue page's queries: filtered, sorted, paginated, with count badges; all by index.
 
-Every query is limited to the user's departments (``visible_to``) and uses the
-``(status, department, deadline|created_at)`` indexes with LIMIT/OFFSET, so 100,000 open tasks
-never get loaded.
+Every query is limited to the user's departments (``visible_to``) and reads by index with
+LIMIT/OFFSET, so 100,000 open tasks never get loaded: the badges from the covering index
+``ix_signoff_queue_counts``, the page in the order of ``ix_signoff_open_deadline`` or
+``ix_signoff_open_created`` (migration 0005; measured by ``bench/inbox_latency.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
@@ -67,21 +68,22 @@ def load_queue(session: Session, user: User, flt: QueueFilter, *, page_size: int
     # One grouped pass for all badges (per department and flow, with due buckets).
     grouped = session.execute(
         select(
-            t.department, t.flow, func.count(),
+            t.department, t.flow, func.count(), func.count(t.deadline),
             func.sum(case((t.deadline < now, 1), else_=0)),
             func.sum(case(((t.deadline >= now) & (t.deadline < end_today), 1), else_=0)),
             func.sum(case(((t.deadline >= now) & (t.deadline < end_week), 1), else_=0)),
         ).where(*base).group_by(t.department, t.flow)
     ).all()
     counts = QueueCounts(due={"all": 0, "overdue": 0, "today": 0, "week": 0})
-    total = 0
-    for department, flow, n, overdue, today, week in grouped:
+    dated = 0  # tasks in scope with a deadline: they come before those without one
+    for department, flow, n, with_deadline, overdue, today, week in grouped:
         counts.departments[department] = counts.departments.get(department, 0) + n
         counts.flows[flow] = counts.flows.get(flow, 0) + n
         in_scope = ((flt.department is None or department == flt.department)
                     and (flt.flow is None or flow == flt.flow))
         if in_scope:
             counts.due["all"] += n
+            dated += with_deadline
             counts.due["overdue"] += overdue or 0
             counts.due["today"] += today or 0
             counts.due["week"] += week or 0
@@ -98,12 +100,25 @@ def load_queue(session: Session, user: User, flt: QueueFilter, *, page_size: int
         conditions.extend([t.deadline >= now, t.deadline < end_today])
     elif flt.due == "week":
         conditions.extend([t.deadline >= now, t.deadline < end_week])
-    order = ([t.deadline.is_(None), t.deadline, t.created_at, t.id] if flt.sort == "deadline"
-             else [t.created_at, t.id])
     pages = max(1, -(-total // page_size))
     page = min(max(1, flt.page), pages)
-    tasks = list(session.scalars(select(t).where(*conditions).order_by(*order)
-                                 .limit(page_size).offset((page - 1) * page_size)))
+    offset = (page - 1) * page_size
+
+    def rows(where: list[Any], order: list[Any], skip: int, limit: int) -> list[SignoffTask]:
+        return list(session.scalars(select(t).where(*where).order_by(*order)
+                                    .limit(limit).offset(skip)))
+
+    if flt.sort == "created":
+        tasks = rows(conditions, [t.created_at, t.id], offset, page_size)
+    else:
+        # Deadline order, tasks without a deadline last. Two plain index-ordered reads (dated,
+        # then undated) instead of ORDER BY "deadline IS NULL", which no index can serve and
+        # which made the database sort every visible task for each page.
+        tasks = rows([*conditions, t.deadline.is_not(None)], [t.deadline, t.created_at, t.id],
+                     offset, page_size)
+        if len(tasks) < page_size and flt.due == "all":
+            tasks += rows([*conditions, t.deadline.is_(None)], [t.created_at, t.id],
+                          max(0, offset - dated), page_size - len(tasks))
     return QueuePage(tasks=tasks, counts=counts, total=total, page=page, pages=pages)
 
 

@@ -21,6 +21,41 @@ def to_jsonable(value: Any) -> Any:
     return {"value": repr(value)}
 
 
+def signoff_task_values(
+    *, ledger_entry_id: str, flow: str, flow_run_id: str, step: str,
+    case_ref: str, department: str | None, roles: list[str], departments: list[str],
+    suggestion: Any, reasons: list[str], case_summary: str | None,
+    deadline_hours: float | None, policy_hash: str, four_eyes: bool = False,
+    on_overdue: str = "remind", now: datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of a new task: one place defines the row (and its payload) for the
+    runtime and for bulk loads such as ``bench/inbox_latency.py``."""
+    now = now or datetime.now(UTC)
+    suggestion_json = to_jsonable(suggestion)
+    fields = suggestion_json if isinstance(suggestion_json, dict) else {}
+    return {
+        "id": ledger_entry_id,
+        "ledger_entry_id": ledger_entry_id,
+        "flow": flow, "flow_run_id": flow_run_id, "step": step, "case_ref": case_ref,
+        "department": department, "status": "awaiting", "four_eyes": four_eyes,
+        "on_overdue": on_overdue, "version": 1,
+        "signoff_roles": roles,
+        "signoff_departments": departments or ([department] if department else []),
+        "payload": {
+            "case_summary": case_summary,
+            "suggestion": suggestion_json,
+            "confidence": fields.get("confidence"),
+            "why": fields.get("why") or fields.get("reason") or fields.get("evidence"),
+            "alternatives": fields.get("alternatives", []),
+            "sources": fields.get("sources", []),
+            "signoff_reasons": reasons,
+            "policy_hash": policy_hash,
+        },
+        "created_at": now,
+        "deadline": now + timedelta(hours=deadline_hours) if deadline_hours else None,
+    }
+
+
 def create_signoff_task(
     session: Session, *, ledger_entry_id: str, flow: str, flow_run_id: str, step: str,
     case_ref: str, department: str | None, roles: list[str], departments: list[str],
@@ -32,28 +67,11 @@ def create_signoff_task(
     existing = session.query(SignoffTask).filter_by(ledger_entry_id=ledger_entry_id).one_or_none()
     if existing is not None:
         return existing
-    now = now or datetime.now(UTC)
-    suggestion_json = to_jsonable(suggestion)
-    fields = suggestion_json if isinstance(suggestion_json, dict) else {}
-    task = SignoffTask(
-        id=ledger_entry_id,
-        ledger_entry_id=ledger_entry_id,
-        flow=flow, flow_run_id=flow_run_id, step=step, case_ref=case_ref,
-        department=department, status="awaiting", four_eyes=four_eyes, on_overdue=on_overdue,
-        signoff_roles=roles, signoff_departments=departments or ([department] if department
-                                                                 else []),
-        payload={
-            "case_summary": case_summary,
-            "suggestion": suggestion_json,
-            "confidence": fields.get("confidence"),
-            "why": fields.get("why") or fields.get("reason") or fields.get("evidence"),
-            "alternatives": fields.get("alternatives", []),
-            "sources": fields.get("sources", []),
-            "signoff_reasons": reasons,
-            "policy_hash": policy_hash,
-        },
-        created_at=now,
-        deadline=now + timedelta(hours=deadline_hours) if deadline_hours else None,
-    )
+    task = SignoffTask(**signoff_task_values(
+        ledger_entry_id=ledger_entry_id, flow=flow, flow_run_id=flow_run_id, step=step,
+        case_ref=case_ref, department=department, roles=roles, departments=departments,
+        suggestion=suggestion, reasons=reasons, case_summary=case_summary,
+        deadline_hours=deadline_hours, policy_hash=policy_hash, four_eyes=four_eyes,
+        on_overdue=on_overdue, now=now))
     session.add(task)
     return task
