@@ -5,15 +5,15 @@ deadline-ordered page sorted all of them. A covering index serves the counts; tw
 page order serve the lists (the department and role filters are checked while reading in
 order, and LIMIT stops the read after one page).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-23 13:00:00
 """
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
