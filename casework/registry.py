@@ -16,12 +16,17 @@ _FLOW_MODULES: dict[str, str] = {}  # flow name -> module that defines it
 
 def register_step(flow: str, step: str, kind: str) -> None:
     _FLOW_STEPS.setdefault(flow, {})[step] = kind
+    _FLOW_MODULES.setdefault(flow, _caller_module())
 
 
 def register_flow(flow: str, module: str | None = None) -> None:
+    """``module``: the module defining the flow (default: the caller's)."""
     _FLOW_STEPS.setdefault(flow, {})
-    if module:
-        _FLOW_MODULES[flow] = module
+    _FLOW_MODULES[flow] = module or _caller_module()
+
+
+def _caller_module() -> str:
+    return str(sys._getframe(2).f_globals.get("__name__", ""))
 
 
 def flow_steps() -> dict[str, dict[str, str]]:
