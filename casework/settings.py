@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     signoff_max_wait_hours: float = Field(
         default=24 * 14, gt=0, description="Longest wait when a step has no deadline."
     )
+    retention_days: int = Field(
+        default=183,
+        description="Days after a decision before `casework retention apply` erases the "
+        "personal data of a sign-off task. At least 183 (6 months: AI Act Art. 12 and 26(6)); "
+        "the audit log and the pseudonymised ledger are never erased.",
+    )
 
     @property
     def effective_database_url(self) -> str:
