@@ -110,13 +110,13 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
     now = now or datetime.now(UTC)
     with transaction(engine) as s:
         task = _awaiting_task(s, user, task_id)
+        review = task.kind == "review"
+        if review:
+            _refuse_participant(s, task, user.id)
         if task.claimed_by and task.claimed_by != user.id:
             raise Refused("claimed_by_other", claimed_by=task.claimed_by)
         if decision == "approved" and task.four_eyes and amended_by_user_earlier(s, task, user.id):
             raise Refused("four_eyes_refused")
-        review = task.kind == "review"
-        if review:
-            _refuse_participant(s, task, user.id)
         seconds = review_time.human_seconds(s, task.id, now, idle_cap_seconds)
         stored_value = value if decision == "amended" else None
         changed = s.execute(
