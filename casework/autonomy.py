@@ -30,7 +30,8 @@ def agreement_stats(session: Session, flow: str, step: str, window: int) -> Agre
     recent = (
         select(SignoffTask.decision)
         .where(SignoffTask.flow == flow, SignoffTask.step == step,
-               SignoffTask.status == "decided", SignoffTask.decision.in_(JUDGEMENTS))
+               SignoffTask.status == "decided", SignoffTask.decision.in_(JUDGEMENTS),
+               SignoffTask.kind == "signoff")  # a citizen's review request is not agreement
         .order_by(SignoffTask.decided_at.desc())
         .limit(window)
     )

@@ -155,6 +155,9 @@ def _register_parts() -> None:
     from casework.policy.cli import register as register_policy
 
     register_policy(app)
+    from casework.rights_cli import register as register_rights
+
+    register_rights(app)
     for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli"):
         try:
             part = __import__(module, fromlist=["register"])

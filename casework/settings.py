@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="Refuse to run a flow whose policy file is not the version activated with "
         "'casework policy activate' (which runs its scenarios first). Turn on in production.",
     )
+    retention_days: int = Field(
+        default=183,
+        description="Days after a decision before `casework retention apply` erases the "
+        "personal data of a sign-off task. At least 183 (6 months: AI Act Art. 12 and 26(6)); "
+        "the audit log and the pseudonymised ledger are never erased.",
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -92,8 +92,12 @@ class SignoffTask(Base):
     on_overdue: Mapped[str | None] = mapped_column(String(20), nullable=True)
     escalation: Mapped[str | None] = mapped_column(String(20), nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Added in migration 0005 (review requests): "signoff" (a robot's work to sign off) or
+    # "review" (a citizen asked for a person to review an automated step; casework/review.py).
+    kind: Mapped[str] = mapped_column(String(20), default="signoff", server_default="signoff")
 
     __table_args__ = (
+        Index("ix_signoff_case_kind", "case_ref", "kind"),
         Index("ix_signoff_overdue", "status", "escalated_at", "deadline"),
         Index("ix_signoff_agreement", "flow", "step", "status", "decided_at"),
         Index("ix_signoff_status_department", "status", "department"),

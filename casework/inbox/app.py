@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from casework import stop_switch
 from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
+from casework.explain import LANGUAGES as EXPLAIN_LANGUAGES
+from casework.explain import explain_case
 from casework.inbox import decisions, flow_admin, kle, oversight, queue, reports, review_time
 from casework.inbox.auth import Authenticator, authenticator_for
 from casework.inbox.i18n import LANGUAGES, translate
@@ -28,6 +30,7 @@ from casework.inbox.security import COOKIE, SecurityHeaders, SessionData, set_se
 from casework.inbox.settings import InboxSettings
 from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
 from casework.report.request import ReportError
+from casework.review import REQUESTED_VIA, ReviewError, request_review
 from casework.settings import get_settings
 
 
@@ -181,7 +184,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                              idle_cap_seconds=settings.idle_cap_seconds)
         except decisions.Refused as exc:
             status = 409 if exc.key in ("already_decided", "claimed_by_other", "stale") else 400
-            if exc.key == "four_eyes_refused":
+            if exc.key in ("four_eyes_refused", "review_participant_refused"):
                 status = 403
             return _task_page(request, user, task_id, message=exc.key,
                               message_values=exc.values, status_code=status, open_view=False)
@@ -228,6 +231,57 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             ok = review_time.heartbeat(s, view_id, task_id, user.id, datetime.now(UTC),
                                        settings.idle_cap_seconds)
         return Response(status_code=204 if ok else 404)
+
+    @app.get("/tasks/{task_id}/explanation")
+    def explanation_page(request: Request, task_id: str, lang: str = "") -> Response:
+        user = web.require_user(request)
+        return _explanation_page(request, user, task_id, lang)
+
+    @app.post("/tasks/{task_id}/review-request")
+    def review_request(request: Request, task_id: str, csrf: str = Form(""),
+                       reason: str = Form(""), requested_via: str = Form(""),
+                       step: str = Form(""), lang: str = Form("")) -> Response:
+        """A caseworker or team lead registers a citizen's request for human review."""
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        with reading(web.engine) as s:
+            task = get_visible_task(s, user, task_id)
+            if task is None:
+                raise decisions.NotFound(task_id)
+            case_ref = task.case_ref
+        if requested_via not in REQUESTED_VIA or not reason.strip():
+            return _explanation_page(request, user, task_id, lang, status_code=400,
+                                     message="review_request_invalid")
+        try:
+            review = request_review(case_ref, step=step or None, requested_via=requested_via,
+                                    reason=reason[:2000], registered_by=user.id,
+                                    engine=web.engine)
+        except ReviewError:
+            return _explanation_page(request, user, task_id, lang, status_code=400,
+                                     message="review_request_invalid")
+        with reading(web.engine) as s:
+            name = display_names(s, {review.claimed_by or ""}).get(review.claimed_by or "")
+        if name:
+            return _explanation_page(request, user, task_id, lang, message="review_assigned",
+                                     message_values={"name": name})
+        return _explanation_page(request, user, task_id, lang, message="review_unassigned")
+
+    def _explanation_page(request: Request, user: User, task_id: str, lang: str, *,
+                          status_code: int = 200, message: str | None = None,
+                          message_values: dict[str, Any] | None = None) -> Response:
+        with reading(web.engine) as s:
+            task = get_visible_task(s, user, task_id)
+            if task is None:
+                raise decisions.NotFound(task_id)
+        language = lang if lang in EXPLAIN_LANGUAGES else web.language(request)
+        explanation = explain_case(task.case_ref, language=language,  # type: ignore[arg-type]
+                                   engine=web.engine)
+        steps = sorted({st.step for st in explanation.steps if st.automated})
+        return web.render(request, "explanation.html", status_code=status_code, task=task,
+                          explanation_html=explanation.render("html"),
+                          explanation_lang=language, languages=EXPLAIN_LANGUAGES,
+                          steps=steps, channels=REQUESTED_VIA, message=message,
+                          message_values=message_values or {})
 
     @app.get("/history")
     def history(request: Request, page: int = 1) -> Response:

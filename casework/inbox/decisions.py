@@ -24,6 +24,7 @@ from casework.inbox import review_time
 from casework.inbox.identity import User, can_see, get_visible_task
 from casework.ledger import Outcome, record_decision
 from casework.privacy import mask_cpr
+from casework.review import participants
 
 Decision = Literal["approved", "amended", "rejected"]
 OUTCOMES: dict[str, Outcome] = {
@@ -48,7 +49,7 @@ class DecisionResult:
     task_id: str
     decision: str
     human_seconds: float
-    outbox_id: str
+    outbox_id: str | None  # None for a review task: no flow run waits for it
 
 
 
@@ -109,6 +110,9 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
     now = now or datetime.now(UTC)
     with transaction(engine) as s:
         task = _awaiting_task(s, user, task_id)
+        review = task.kind == "review"
+        if review:
+            _refuse_participant(s, task, user.id)
         if task.claimed_by and task.claimed_by != user.id:
             raise Refused("claimed_by_other", claimed_by=task.claimed_by)
         if decision == "approved" and task.four_eyes and amended_by_user_earlier(s, task, user.id):
@@ -129,7 +133,8 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
             raise _refusal_for(s, task.id, user)
         record_decision(s, task.ledger_entry_id, OUTCOMES[decision], seconds, decided_at=now)
         audit.append(
-            s, actor=user.id, action=f"signoff.{decision}", flow=task.flow, step=task.step,
+            s, actor=user.id, action=f"{'review' if review else 'signoff'}.{decision}",
+            flow=task.flow, step=task.step,
             case_ref=task.case_ref, at=now,
             details=_masked({
                 "signoff_task_id": task.id,
@@ -141,6 +146,9 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
                 "four_eyes": task.four_eyes,
             }),
         )
+        if review:  # the reviewed run ended long ago: nothing to resume
+            return DecisionResult(task_id=task_id, decision=decision, human_seconds=seconds,
+                                  outbox_id=None)
         outbox_id = str(uuid.uuid4())
         s.add(DecisionOutbox(
             id=outbox_id, signoff_task_id=task.id, flow_run_id=task.flow_run_id,
@@ -158,6 +166,8 @@ def claim(engine: Engine, user: User, task_id: str, now: datetime | None = None)
         task = get_visible_task(s, user, task_id)
         if task is None:
             raise NotFound(task_id)
+        if task.kind == "review":
+            _refuse_participant(s, task, user.id)
         changed = s.execute(
             update(SignoffTask)
             .where(SignoffTask.id == task_id, SignoffTask.status == "awaiting",
@@ -182,6 +192,8 @@ def release(engine: Engine, user: User, task_id: str, *, reassign_to: User | Non
             raise Refused("forbidden")
         if reassign_to is not None and not can_see(reassign_to, task):
             raise Refused("bad_request")
+        if reassign_to is not None and task.kind == "review":
+            _refuse_participant(s, task, reassign_to.id)
         new_holder = reassign_to.id if reassign_to else None
         s.execute(update(SignoffTask).where(SignoffTask.id == task_id,
                                             SignoffTask.status == "awaiting")
@@ -192,3 +204,9 @@ def release(engine: Engine, user: User, task_id: str, *, reassign_to: User | Non
                      flow=task.flow, step=task.step, case_ref=task.case_ref, at=now,
                      details={"signoff_task_id": task_id, "previous": task.claimed_by,
                               "to": new_holder})
+
+
+def _refuse_participant(s: Session, task: SignoffTask, user_id: str) -> None:
+    """A review is done by someone who took no part in the case (GDPR Art. 22(3))."""
+    if user_id in participants(s, task.case_ref, exclude_task_id=task.id):
+        raise Refused("review_participant_refused")

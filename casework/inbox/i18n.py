@@ -186,6 +186,62 @@ TEXTS: dict[str, tuple[str, str]] = {
                          "Deadline passed; reminder sent"),
     "overdue_reassigned": ("Fristen er overskredet; givet tilbage til teamet",
                            "Deadline passed; handed back to the team"),
+    "explanation_link": ("Forklaring til borgeren", "Explanation for the citizen"),
+    "explanation_title": ("Forklaring til borgeren", "Explanation for the citizen"),
+    "explanation_intro": (
+        "Teksten forklarer borgeren, hvilke automatiske trin der har behandlet sagen, hvilke "
+        "oplysninger de brugte, hvem der besluttede og på hvilket retsgrundlag. Den kan sendes "
+        "til borgeren som den er.",
+        "This text tells the citizen which automated steps handled the case, which information "
+        "they used, who decided and on what legal basis. It can be sent to the citizen as is."),
+    "explanation_language": ("Sprog i forklaringen", "Language of the explanation"),
+    "lang_da": ("Dansk", "Danish"),
+    "lang_nb": ("Norsk (bokmål)", "Norwegian (Bokmål)"),
+    "lang_en": ("Engelsk", "English"),
+    "back_to_task": ("Tilbage til opgaven", "Back to the task"),
+    "review_request_title": ("Borgeren beder om menneskelig prøvelse",
+                             "The citizen asks for human review"),
+    "review_request_intro": (
+        "Registrér borgerens anmodning. Den bliver en opgave for en medarbejder, som ikke har "
+        "været med i sagen (databeskyttelsesforordningen art. 22, stk. 3).",
+        "Register the citizen's request. It becomes a task for a person who did not take part "
+        "in the case (GDPR Art. 22(3))."),
+    "review_step": ("Trin, der skal prøves", "Step to review"),
+    "review_whole_case": ("Sagens automatiske behandling (seneste afgørelse)",
+                          "The case's automated handling (latest decision)"),
+    "review_requested_via": ("Modtaget via", "Received via"),
+    "via_letter": ("Brev", "Letter"),
+    "via_email": ("E-mail", "Email"),
+    "via_digital_post": ("Digital Post", "Digital Post"),
+    "via_phone": ("Telefon", "Phone"),
+    "via_in_person": ("Personligt fremmøde", "In person"),
+    "via_self_service": ("Selvbetjening", "Self-service"),
+    "review_reason": ("Borgerens begrundelse", "The citizen's reason"),
+    "review_submit": ("Registrér anmodningen", "Register the request"),
+    "review_assigned": ("Anmodningen er registreret og givet til {name}.",
+                        "The request is registered and assigned to {name}."),
+    "review_unassigned": (
+        "Anmodningen er registreret. Ingen i afdelingen, som ikke har været med i sagen, kan "
+        "tage den, så den ligger i teamets kø.",
+        "The request is registered. Nobody in the department who did not take part in the "
+        "case can take it, so it waits in the team's queue."),
+    "review_request_invalid": (
+        "Anmodningen kunne ikke registreres: vælg hvordan den er modtaget, og skriv borgerens "
+        "begrundelse.",
+        "The request could not be registered: choose how it was received and give the "
+        "citizen's reason."),
+    "review_task_title": ("Menneskelig prøvelse efter borgerens anmodning",
+                          "Human review at the citizen's request"),
+    "review_task_intro": (
+        "Borgeren har bedt om, at en person gennemgår et automatisk trin. Du har ikke været med "
+        "i sagen. Godkend for at lade resultatet stå, ret det, eller afvis det.",
+        "The citizen asked for a person to review an automated step. You did not take part in "
+        "the case. Approve to keep the result, amend it, or reject it."),
+    "review_history": ("Sagens historik", "The case's history"),
+    "review_participant_refused": (
+        "Du har været med i sagen og må derfor ikke prøve den (databeskyttelsesforordningen "
+        "art. 22, stk. 3).",
+        "You took part in this case, so you may not review it (GDPR Art. 22(3))."),
 }
 
 

@@ -123,3 +123,47 @@ def test_audit_chain_detects_reordered_rows(db_engine) -> None:
         session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(**b))
     report = _verify()
     assert not report.ok and report.first_bad_seq == 2
+
+
+def test_audit_chain_detects_a_deleted_row_with_the_rest_renumbered(db_engine) -> None:
+    """Closing the gap after a deletion does not hide it: the next row's link is broken."""
+    _append(5)
+    with transaction() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
+        for seq in (3, 4, 5):
+            session.execute(update(AuditEvent).where(AuditEvent.seq == seq)
+                            .values(seq=seq - 1))
+        session.execute(update(audit.AuditHead).values(last_seq=4))
+    report = _verify()
+    assert not report.ok and report.first_bad_seq == 2 and "link broken" in report.problem
+
+
+def test_audit_chain_detects_an_edited_time_or_actor(db_engine) -> None:
+    _append(3)
+    with transaction() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == 2)
+                        .values(at=datetime(2020, 1, 1, tzinfo=UTC)))
+    assert _verify().first_bad_seq == 2
+
+
+@pytest.mark.parametrize("tamper", ["delete", "reorder"])
+def test_cli_audit_verify_catches_a_deleted_and_a_reordered_row(db_engine, tamper: str) -> None:
+    from typer.testing import CliRunner
+
+    from casework.cli import app
+
+    _append(4)
+    with transaction() as session:
+        if tamper == "delete":
+            session.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
+        else:  # swap the content of rows 2 and 3, keeping their numbers
+            two, three = session.get(AuditEvent, 2), session.get(AuditEvent, 3)
+            fields = ("at", "actor", "action", "details", "prev_hash", "hash")
+            a, b = ({f: getattr(r, f) for f in fields} for r in (two, three))
+            session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(hash="x" * 64))
+            session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(**a))
+            session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(**b))
+    result = CliRunner().invoke(app, ["audit", "verify"])
+    expected = "event 3 is missing" if tamper == "delete" else \
+        "BROKEN at event 2"
+    assert result.exit_code == 1 and expected in result.output

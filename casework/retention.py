@@ -1,0 +1,116 @@
+"""Retention: erase the personal data of old, decided sign-off tasks; keep what must be kept.
+
+The audit log is kept whole (AI Act Art. 12 and 26(6): logs at least six months; its hash
+chain must keep verifying), and the ledger holds only pseudonymised references and numbers,
+so both stay. What holds personal data is a task's payload (the case summary, the robot's
+suggestion and sources), the caseworker's amended value and reason, the review-time rows and
+the decision's outbox row; those are blanked once the decision is older than the retention.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from casework import audit
+from casework.db.models import DecisionOutbox, SignoffTask, TaskView
+from casework.db.session import transaction
+from casework.settings import get_settings
+
+MINIMUM_DAYS = 183  # six months, the AI Act's floor for keeping logs
+ACTOR = "system:retention"
+#: Payload fields without personal data, kept after erasure (an allow-list: any other field,
+#: such as the case summary, the suggestion, its sources or a review's history, is erased).
+KEPT_FIELDS = frozenset({"policy_hash", "signoff_reasons", "confidence", "review_of"})
+
+
+class RetentionError(ValueError):
+    """A retention shorter than the law allows; nothing was erased."""
+
+
+class RetentionReport(BaseModel):
+    retention_days: int
+    cutoff: datetime
+    dry_run: bool
+    tasks_erased: int
+    task_views_deleted: int
+    outbox_rows_erased: int
+
+
+def check_days(days: int) -> int:
+    if days < MINIMUM_DAYS:
+        raise RetentionError(
+            f"CASEWORK_RETENTION_DAYS={days} is below {MINIMUM_DAYS} days: decisions and their "
+            "logs must be kept at least six months (AI Act Art. 12 and 26(6)). Nothing was "
+            "erased.")
+    return days
+
+
+def erased_marker(now: datetime) -> dict[str, Any]:
+    return {"erased": "retention", "at": now.astimezone(UTC).isoformat(timespec="seconds")}
+
+
+def apply_retention(*, dry_run: bool = False, days: int | None = None,
+                    now: datetime | None = None, engine: Engine | None = None,
+                    batch: int = 500) -> RetentionReport:
+    """Erase personal data of tasks decided before ``now - days``; one audit event per run.
+
+    Runs in one transaction, so a crash erases nothing half-way; the audit event commits with
+    the erasure it records. ``dry_run`` counts what would be erased and changes nothing.
+    """
+    days = check_days(get_settings().retention_days if days is None else days)
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=days)
+    with transaction(engine) as session:
+        ids = _due(session, cutoff)
+        views = _count(session, TaskView, TaskView.signoff_task_id, ids)
+        outbox = _count(session, DecisionOutbox, DecisionOutbox.signoff_task_id, ids,
+                        DecisionOutbox.status == "delivered")
+        report = RetentionReport(retention_days=days, cutoff=cutoff, dry_run=dry_run,
+                                 tasks_erased=len(ids), task_views_deleted=views,
+                                 outbox_rows_erased=outbox)
+        if dry_run:
+            return report
+        marker = erased_marker(now)
+        for start in range(0, len(ids), batch):
+            _erase(session, ids[start:start + batch], marker)
+        audit.append(session, actor=ACTOR, action="retention.applied", at=now,
+                     details={"retention_days": days, "cutoff": cutoff.isoformat(),
+                              "tasks_erased": len(ids), "task_views_deleted": views,
+                              "outbox_rows_erased": outbox})
+    return report
+
+
+def _due(session: Session, cutoff: datetime) -> list[str]:
+    """Decided tasks older than the cutoff whose payload still holds personal data."""
+    rows = session.execute(
+        select(SignoffTask.id, SignoffTask.payload)
+        .where(SignoffTask.status == "decided", SignoffTask.decided_at < cutoff)
+        .order_by(SignoffTask.decided_at)
+    )
+    return [task_id for task_id, payload in rows if "erased" not in (payload or {})]
+
+
+def _count(session: Session, model: Any, column: Any, ids: list[str], *where: Any) -> int:
+    total = 0
+    for start in range(0, len(ids), 500):
+        total += session.scalar(select(func.count()).select_from(model)
+                                .where(column.in_(ids[start:start + 500]), *where)) or 0
+    return total
+
+
+def _erase(session: Session, ids: list[str], marker: dict[str, Any]) -> None:
+    for task in session.scalars(select(SignoffTask).where(SignoffTask.id.in_(ids))):
+        kept = {k: v for k, v in (task.payload or {}).items() if k in KEPT_FIELDS}
+        task.payload = {**kept, **marker}
+        task.decision_value = marker if task.decision_value is not None else None
+        task.decision_reason = None
+    session.execute(delete(TaskView).where(TaskView.signoff_task_id.in_(ids)))
+    for row in session.scalars(select(DecisionOutbox).where(
+            DecisionOutbox.signoff_task_id.in_(ids), DecisionOutbox.status == "delivered")):
+        row.run_input = {k: v for k, v in row.run_input.items()
+                         if k not in ("value", "reason")} | marker
