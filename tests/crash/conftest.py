@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from stack import CRASH_DIR, REPO, Stack
 
 FIGURES: dict[str, dict[str, object]] = {}

@@ -4,6 +4,7 @@ over PostgreSQL (CASEWORK_TEST_POSTGRES_URL) or SQLite files."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -88,10 +89,8 @@ class Proc:
             return
         victims = [self.popen.pid, *descendants(self.popen.pid)]
         for pid in victims:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.popen.wait(timeout=10)
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> None:
