@@ -4,17 +4,11 @@ Marked ``crash``; runs in ``make test``. PostgreSQL when CASEWORK_TEST_POSTGRES_
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stack import CRASH_DIR, REPO, Stack
-
-FIGURES: dict[str, dict[str, object]] = {}
-_STARTED = time.monotonic()
+from crash_stack import CRASH_DIR, FIGURES, REPO, Stack, cli, lap
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,18 +30,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
         terminalreporter.line(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
 
 
-def lap(what: str) -> None:
-    """Where the suite's time goes, in the -s output and the log."""
-    print(f"[{time.monotonic() - _STARTED:6.1f} s] {what}", flush=True)
-
-
-def _cli(stack: Stack, *args: str, **env: str) -> str:
-    result = subprocess.run([sys.executable, *args], env=stack.env(**env), cwd=REPO,
-                            capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from prefect.settings import PREFECT_API_URL
@@ -62,13 +44,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.start_server()
         lap("prefect server up")
         stack.start_case_system()
-        _cli(stack, "-m", "casework.cli", "db", "upgrade")
-        _cli(stack, "-m", "casework.cli", "inbox", "seed-demo-users")
+        cli(stack, "-m", "casework.cli", "db", "upgrade")
+        cli(stack, "-m", "casework.cli", "inbox", "seed-demo-users")
         stack.start_inbox()
         lap("case system, database and inbox up")
-        _cli(stack, "-m", "prefect", "work-pool", "create", "casework", "--type", "process")
+        cli(stack, "-m", "prefect", "work-pool", "create", "casework", "--type", "process")
         # The repository's own prefect.yaml deploys as documented.
-        out = _cli(stack, "-m", "prefect", "--no-prompt", "deploy", "--all",
+        out = cli(stack, "-m", "prefect", "--no-prompt", "deploy", "--all",
                    CASEWORK_CHECKOUT=str(REPO), CASEWORK_RELEASE="crash-suite")
         assert "journal-placement" in out
         with pytest.MonkeyPatch.context() as env, \

@@ -13,12 +13,11 @@ from uuid import UUID
 
 import httpx
 import pytest
-from conftest import FIGURES, _cli, lap
+from crash_stack import FIGURES, Stack, cli, lap, wait_until
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 from prefect.states import Crashed
 from sqlalchemy import func, select
-from stack import Stack, wait_until
 
 from casework.db.models import AuditEvent, DecisionOutbox, LedgerEntry, SignoffTask
 from casework.db.session import reading
@@ -67,7 +66,7 @@ def test_worker_killed_mid_batch_every_case_once(stack: Stack) -> None:
     # the documented recovery: `prefect flow-run retry`.
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run.id, Crashed(message="worker killed"), force=True)
-    _cli(stack, "-m", "prefect", "flow-run", "retry", str(run.id))
+    cli(stack, "-m", "prefect", "flow-run", "retry", str(run.id))
     stack.start_worker()
     lap("batch: retried, new worker started")
     wait_until("the retried run to complete", lambda: flow_run_state(run.id) == "Completed",

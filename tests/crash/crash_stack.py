@@ -24,6 +24,23 @@ CRASH_DIR = Path(__file__).resolve().parent
 PSEUDONYM_KEY = "crash-suite-pseudonym-key-0123456789"
 
 
+#: Figures each crash test reports, printed in the test summary.
+FIGURES: dict[str, dict[str, object]] = {}
+_STARTED = time.monotonic()
+
+
+def lap(what: str) -> None:
+    """Where the suite's time goes, in the -s output and the log."""
+    print(f"[{time.monotonic() - _STARTED:6.1f} s] {what}", flush=True)
+
+
+def cli(stack: Stack, *args: str, **env: str) -> str:
+    result = subprocess.run([sys.executable, *args], env=stack.env(**env), cwd=REPO,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
