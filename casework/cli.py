@@ -91,6 +91,26 @@ def flow_status() -> None:
         typer.echo(f"{state.flow:<24} {word:<8} {when} by {state.changed_by}  {state.reason or ''}")
 
 
+@app.command("doctor")
+def doctor(
+    pool: str = typer.Option("casework", help="The Prefect work pool the deployments use."),
+    flows: str = typer.Option("flows", help="Folder of flow code to check policies against."),
+) -> None:
+    """Check the set-up: settings, database, policies, Prefect, browser, inbox login, keys."""
+    from pathlib import Path
+
+    from casework.doctor import run_checks
+
+    checks = run_checks(pool=pool, flows_dir=Path(flows))
+    for check in checks:
+        typer.echo(check.line())
+    failed = sum(check.status == "FAIL" for check in checks)
+    warned = sum(check.status == "warn" for check in checks)
+    typer.echo(f"{len(checks)} checks: {failed} failed, {warned} warnings")
+    if failed:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to the newest version (SQLite or PostgreSQL)."""

@@ -89,6 +89,19 @@ def record_step(session: Session, record: StepRecord) -> LedgerEntry:
     return entry
 
 
+def finished_row(session: Session, step_run_id: str) -> LedgerEntry | None:
+    """The row of a step run that already finished (any outcome but failed), else None.
+
+    A flow run started again after a crash repeats its step calls with the same step run ids;
+    the first finished row stands, so savings are counted once. A failed row may be replaced
+    by a later attempt.
+    """
+    entry = session.get(LedgerEntry, step_run_id)
+    if entry is None or entry.outcome == Outcome.FAILED.value:
+        return None
+    return entry
+
+
 def record_decision(session: Session, ledger_id: str, outcome: Outcome, human_seconds: float,
                     decided_at: datetime | None = None) -> LedgerEntry:
     """Fill in a sign-off's result: the caseworker's measured time and what it saved."""

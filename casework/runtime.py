@@ -29,11 +29,12 @@ import re
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar
-from uuid import uuid4
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
 from prefect import flow as prefect_flow
 from prefect import task as prefect_task
@@ -223,6 +224,9 @@ class CaseworkFlow:
         self._lock = threading.Lock()
         self._cached: tuple[tuple[int, int], Policy] | None = None
         self._pinned: dict[str, Policy] = {}  # flow run id -> policy in force for that run
+        # flow run id -> {task run id: step run id}, and calls per (step, case) in that run
+        self._step_ids: dict[str, dict[str, str]] = {}
+        self._calls: dict[str, Counter[tuple[str, str]]] = {}
         self._schema_ready = False
         registry.register_flow(name, sys._getframe(1).f_globals.get("__name__"))
 
@@ -306,6 +310,9 @@ class CaseworkFlow:
                     return fn(*args, **kwargs)
                 finally:
                     self._pinned.pop(flow_run_id, None)
+                    with self._lock:
+                        self._step_ids.pop(flow_run_id, None)
+                        self._calls.pop(flow_run_id, None)
                     from casework.artifacts import publish_run_savings
 
                     publish_run_savings(self.name, flow_run_id)
@@ -323,7 +330,8 @@ class CaseworkFlow:
             if not isinstance(case, Case):
                 raise TypeError(f"step {step_name!r}: first argument must be a Case, "
                                 f"got {type(case).__name__}")
-            flow_run_id, step_run_id = _current_run_ids()
+            flow_run_id, task_run_id = _current_run_ids()
+            step_run_id = self._step_run_id(flow_run_id, task_run_id, step_name, case.ref)
             policy = self._policy_for_run(flow_run_id)
             step_policy = policy.step(step_name)
             started = _now()
@@ -374,6 +382,19 @@ class CaseworkFlow:
             )
             task_id = None
             with transaction() as session:
+                earlier = ledger.finished_row(session, step_run_id)
+                if earlier is not None:
+                    # This flow run is running again (after a crash): the step finished in the
+                    # earlier attempt. Its row, routing and sign-off task stand; nothing is
+                    # counted twice.
+                    mode = Mode(earlier.mode)
+                    task_id = step_run_id if mode is Mode.SIGNOFF else None
+                    self._audit_repeat(session, record)
+                    return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref,
+                                       mode=mode,
+                                       result=result if mode is not Mode.MANUAL else None,
+                                       reasons=list(earlier.reasons or []),
+                                       ledger_id=step_run_id, signoff_task_id=task_id)
                 ledger.record_step(session, record)
                 if decided.earned is not None and agreement is not None:
                     assert step_policy.autonomy is not None
@@ -401,10 +422,42 @@ class CaseworkFlow:
         _adopt_signature(run_step, fn)
         return run_step
 
+    def _step_run_id(self, flow_run_id: str, task_run_id: str, step: str, case_ref: str
+                     ) -> str:
+        """The ledger id of this step call: the same in every attempt of one flow run.
+
+        The n-th call of ``step`` for ``case_ref`` in flow run R is always the same step run,
+        so a run re-started after a crash (``prefect flow-run retry``, or the resume of a
+        suspended run) finds the rows its earlier attempt wrote instead of adding new ones.
+        A Prefect retry of one task run keeps its id. Outside a flow run: the task run id.
+        """
+        if flow_run_id == "no-flow-run":
+            return task_run_id
+        with self._lock:
+            ids = self._step_ids.setdefault(flow_run_id, {})
+            if task_run_id not in ids:
+                calls = self._calls.setdefault(flow_run_id, Counter())
+                n = calls[(step, case_ref)]
+                calls[(step, case_ref)] = n + 1
+                ids[task_run_id] = str(uuid5(NAMESPACE_URL, f"casework:{self.name}:"
+                                                            f"{flow_run_id}:{step}:{case_ref}:{n}"))
+            return ids[task_run_id]
+
     def _write(self, record: StepRecord) -> None:
         with transaction() as session:
+            if ledger.finished_row(session, record.id) is not None:
+                self._audit_repeat(session, record)  # the earlier attempt's row stands
+                return
             ledger.record_step(session, record)
             self._audit_step(session, record)
+
+    def _audit_repeat(self, session: Any, record: StepRecord) -> None:
+        audit.append(
+            session, actor=f"robot:{self.name}", action="step.repeated", flow=self.name,
+            step=record.step, case_ref=record.case_ref,
+            details={"flow_run_id": record.flow_run_id, "ledger_id": record.id,
+                     "outcome_now": record.outcome.value, "error": record.error},
+        )
 
     def _audit_step(self, session: Any, record: StepRecord) -> None:
         audit.append(

@@ -61,9 +61,15 @@ def _run_state(flow_run_id: str) -> tuple[str, bool]:
     return (state.name if state else "unknown"), bool(state and state.is_final())
 
 
-def deliver_one(row: DecisionOutbox) -> str:
-    """Try to resume the row's flow run; returns the row's new status."""
+def deliver_one(row: DecisionOutbox, finished: dict[str, str] | None = None) -> str:
+    """Try to resume the row's flow run; returns the row's new status.
+
+    ``finished`` (flow run id -> final state name) is shared across one pass: a batch run in
+    ``record`` mode leaves hundreds of decisions for one finished run, asked about once.
+    """
     row.attempts += 1
+    if finished is not None and row.flow_run_id in finished:
+        return _settle_final(row, finished[row.flow_run_id])
     try:
         _resume(row.flow_run_id, row.run_input)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
@@ -78,15 +84,23 @@ def deliver_one(row: DecisionOutbox) -> str:
             return row.status
         except Exception:  # noqa: BLE001
             return "pending"
-        if final and state == "Completed":
-            # The run went on without waiting (CASEWORK_SIGNOFF_WAIT=record): the decision is
-            # stored and counted in the ledger; there is nobody to wake.
-            row.status, row.last_error = "not_waiting", None
-        elif final:
-            row.status = "failed"
-            row.last_error = f"flow run ended ({state}) before the decision was delivered"
+        if final:
+            if finished is not None:
+                finished[row.flow_run_id] = state
+            return _settle_final(row, state)
         return row.status  # not paused yet: the flow reads the decision itself, or we retry
     row.status, row.delivered_at, row.last_error = "delivered", datetime.now(UTC), None
+    return row.status
+
+
+def _settle_final(row: DecisionOutbox, state: str) -> str:
+    if state == "Completed":
+        # The run went on without waiting (CASEWORK_SIGNOFF_WAIT=record): the decision is
+        # stored and counted in the ledger; there is nobody to wake.
+        row.status, row.last_error = "not_waiting", None
+    else:
+        row.status = "failed"
+        row.last_error = f"flow run ended ({state}) before the decision was delivered"
     return row.status
 
 
@@ -94,6 +108,7 @@ def deliver_pending(limit: int = 100) -> DeliveryReport:
     """One pass over pending decisions, oldest first; each row in its own transaction."""
     report = DeliveryReport()
     tried: set[str] = set()  # a row left pending is not tried twice in one pass
+    finished: dict[str, str] = {}
     for _ in range(limit):
         with transaction() as session:
             query = (
@@ -109,7 +124,7 @@ def deliver_pending(limit: int = 100) -> DeliveryReport:
             if row is None:
                 break
             tried.add(row.id)
-            status = deliver_one(row)
+            status = deliver_one(row, finished)
         setattr(report, status, getattr(report, status) + 1)
     return report
 

@@ -1,0 +1,39 @@
+"""prefect.yaml and deploy/automations.yaml are valid for Prefect 3.8 and point at real flows.
+(The crash suite deploys prefect.yaml for real against a Prefect server.)"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_deployment_names_an_existing_flow_on_the_casework_pool() -> None:
+    config = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    assert config["deployments"], "no deployments declared"
+    for deployment in config["deployments"]:
+        path, function = deployment["entrypoint"].split(":")
+        module = ast.parse((REPO / path).read_text())
+        names = {node.name for node in module.body if isinstance(node, ast.FunctionDef)}
+        assert function in names, f"{deployment['name']}: no {function} in {path}"
+        assert deployment["work_pool"]["name"] == "casework"
+        assert "casework" in deployment["tags"]
+        assert deployment["work_pool"]["job_variables"]["env"]["CASEWORK_SIGNOFF_WAIT"] in (
+            "suspend", "record")
+
+
+def test_no_secret_in_the_deployment_file() -> None:
+    text = (REPO / "prefect.yaml").read_text().lower()
+    for word in ("password", "secret_key", "client_secret", "pseudonym_key", "token:"):
+        assert word not in text
+
+
+def test_automations_are_valid_prefect_automations() -> None:
+    from prefect.events.schemas.automations import AutomationCore
+
+    data = yaml.safe_load((REPO / "deploy" / "automations.yaml").read_text())
+    names = [AutomationCore.model_validate(a).name for a in data["automations"]]
+    assert names == ["casework-crash-zombie-flow-runs", "casework-retry-crashed-flow-runs"]

@@ -1,0 +1,68 @@
+"""Flows the crash suite deploys to a real worker: a batch that files one journal note per
+case in the case-system stand-in (idempotency key from the case id), and the same with a
+caseworker's sign-off before the note is filed."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from prefect import task
+from pydantic import BaseModel
+
+from casework.case import Case
+from casework.runtime import CaseworkFlow, require_signoff
+from connectors.case_system import CaseSystemClient
+
+POLICIES = Path(__file__).parent / "policies"
+batch_robot = CaseworkFlow("crash_batch", policy_file=POLICIES / "crash_batch.yaml")
+signoff_robot = CaseworkFlow("crash_signoff", policy_file=POLICIES / "crash_signoff.yaml")
+
+
+class NoteDraft(BaseModel):
+    text: str
+    confidence: float
+
+
+def _client() -> CaseSystemClient:
+    return CaseSystemClient(os.environ["CRASH_CASE_SYSTEM_URL"], "crash-token")
+
+
+@task
+def file_note(flow: str, case_id: str, text: str) -> int:
+    """The side effect, keyed by the case: a repeat finds the first note instead of a copy."""
+    with _client() as cases:
+        return cases.create_journal_note(case_id, text, author=f"robot:{flow}",
+                                         idempotency_key=f"{flow}:{case_id}:note").id
+
+
+@batch_robot.step(kind="preparatory")
+def draft_note(case: Case) -> NoteDraft:
+    time.sleep(float(os.environ.get("CRASH_STEP_SECONDS", "0.2")))  # the robot's work
+    return NoteDraft(text=f"Modtaget og gennemgået ({case.id})", confidence=0.9)
+
+
+@batch_robot.flow()
+def crash_batch(case_ids: list[str]) -> int:
+    for case_id in case_ids:
+        decision = require_signoff(draft_note(Case(id=case_id, department="byggeri")))
+        file_note("crash_batch", case_id, decision.value.text)
+    return len(case_ids)
+
+
+@signoff_robot.step(name="draft_note", kind="preparatory")
+def draft_signed_note(case: Case) -> NoteDraft:
+    return NoteDraft(text=f"Godkendt notat ({case.id})", confidence=0.4)
+
+
+@signoff_robot.flow()
+def crash_signoff(case_ids: list[str]) -> list[str]:
+    statuses = []
+    for case_id in case_ids:
+        decision = require_signoff(draft_signed_note(Case(id=case_id, department="byggeri",
+                                                          summary="Notat til sagen")))
+        if decision.proceed:
+            file_note("crash_signoff", case_id, decision.value.text)
+        statuses.append(decision.status.value)
+    return statuses
