@@ -111,7 +111,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             due=due if due in ("all", "overdue", "today", "week") else "all",  # type: ignore[arg-type]
             sort="created" if sort == "created" else "deadline", page=page)
         with reading(web.engine) as s:
-            result = queue.load_queue(s, user, flt, page_size=settings.page_size)
+            result = queue.load_queue(s, user, flt, page_size=settings.page_size,
+                                      counts_ttl=settings.queue_counts_seconds)
             names = display_names(s, {t.claimed_by for t in result.tasks if t.claimed_by})
         return web.render(request, "queue.html", result=result, flt=flt, names=names)
 

@@ -22,6 +22,7 @@ from casework.db.models import DecisionOutbox, SignoffTask
 from casework.db.session import transaction
 from casework.inbox import review_time
 from casework.inbox.identity import User, can_see, get_visible_task
+from casework.inbox.queue import invalidate_counts
 from casework.ledger import Outcome, record_decision
 from casework.privacy import mask_cpr
 from casework.review import participants
@@ -146,16 +147,16 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
                 "four_eyes": task.four_eyes,
             }),
         )
-        if review:  # the reviewed run ended long ago: nothing to resume
-            return DecisionResult(task_id=task_id, decision=decision, human_seconds=seconds,
-                                  outbox_id=None)
-        outbox_id = str(uuid.uuid4())
-        s.add(DecisionOutbox(
-            id=outbox_id, signoff_task_id=task.id, flow_run_id=task.flow_run_id,
-            run_input={"decision": decision, "value": stored_value, "reason": reason,
-                       "decided_by": user.id, "human_seconds": seconds},
-            status="pending", attempts=0, created_at=now,
-        ))
+        outbox_id: str | None = None
+        if not review:  # a reviewed run ended long ago: nothing to resume
+            outbox_id = str(uuid.uuid4())
+            s.add(DecisionOutbox(
+                id=outbox_id, signoff_task_id=task.id, flow_run_id=task.flow_run_id,
+                run_input={"decision": decision, "value": stored_value, "reason": reason,
+                           "decided_by": user.id, "human_seconds": seconds},
+                status="pending", attempts=0, created_at=now,
+            ))
+    invalidate_counts()  # the badges show this decision at once
     return DecisionResult(task_id=task_id, decision=decision, human_seconds=seconds,
                           outbox_id=outbox_id)
 

@@ -8,6 +8,7 @@ LIMIT/OFFSET, so 100,000 open tasks never get loaded: the badges from the coveri
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -58,22 +59,52 @@ def _bounds(now: datetime) -> tuple[datetime, datetime]:
     return midnight.astimezone(UTC), now + timedelta(days=7)
 
 
-def load_queue(session: Session, user: User, flt: QueueFilter, *, page_size: int,
-               now: datetime | None = None) -> QueuePage:
-    now = now or datetime.now(UTC)
+# Badge counts per scope (database, departments, roles): counting is proportional to the
+# visible tasks (tens of thousands for a big team), the page itself is not. Kept a few seconds
+# (``counts_ttl``) and dropped whenever this process changes a task (``invalidate_counts``),
+# so a caseworker's own decision shows at once; tasks created by flows elsewhere show within
+# the TTL.
+_COUNTS: dict[tuple[Any, ...], tuple[float, list[Any]]] = {}
+_COUNTS_MAX = 1000
+
+
+def invalidate_counts() -> None:
+    _COUNTS.clear()
+
+
+def _grouped_counts(session: Session, user: User, base: list[Any], now: datetime,
+                    ttl: float) -> list[Any]:
+    key = (str(session.get_bind().url), user.departments, user.roles)
+    clock = time.monotonic()
+    cached = _COUNTS.get(key)
+    if ttl > 0 and cached is not None and clock - cached[0] < ttl:
+        return cached[1]
     end_today, end_week = _bounds(now)
     t = SignoffTask
-    base = [t.status == "awaiting", visible_to(user)]
-
-    # One grouped pass for all badges (per department and flow, with due buckets).
-    grouped = session.execute(
+    grouped = list(session.execute(
         select(
             t.department, t.flow, func.count(), func.count(t.deadline),
             func.sum(case((t.deadline < now, 1), else_=0)),
             func.sum(case(((t.deadline >= now) & (t.deadline < end_today), 1), else_=0)),
             func.sum(case(((t.deadline >= now) & (t.deadline < end_week), 1), else_=0)),
         ).where(*base).group_by(t.department, t.flow)
-    ).all()
+    ).all())
+    if ttl > 0:
+        if len(_COUNTS) >= _COUNTS_MAX:
+            _COUNTS.clear()
+        _COUNTS[key] = (clock, grouped)
+    return grouped
+
+
+def load_queue(session: Session, user: User, flt: QueueFilter, *, page_size: int,
+               now: datetime | None = None, counts_ttl: float = 0.0) -> QueuePage:
+    now = now or datetime.now(UTC)
+    end_today, end_week = _bounds(now)
+    t = SignoffTask
+    base = [t.status == "awaiting", visible_to(user)]
+
+    # One grouped pass for all badges (per department and flow, with due buckets).
+    grouped = _grouped_counts(session, user, base, now, counts_ttl)
     counts = QueueCounts(due={"all": 0, "overdue": 0, "today": 0, "week": 0})
     dated = 0  # tasks in scope with a deadline: they come before those without one
     for department, flow, n, with_deadline, overdue, today, week in grouped:

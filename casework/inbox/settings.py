@@ -40,6 +40,12 @@ class InboxSettings(BaseSettings):
         default=10.0, gt=0, description="Approvals faster than this are flagged for team leads."
     )
     page_size: int = Field(default=25, gt=0, le=200)
+    queue_counts_seconds: float = Field(
+        default=5.0, ge=0,
+        description="How long the queue's count badges may be reused for users who see the "
+        "same departments and roles (0: count on every page). A decision made in this "
+        "process refreshes them at once.",
+    )
 
     # -- OpenID Connect (production login) -----------------------------------------------
     oidc_issuer: str | None = Field(

@@ -53,6 +53,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         out = cli(stack, "-m", "prefect", "--no-prompt", "deploy", "--all",
                    CASEWORK_CHECKOUT=str(REPO), CASEWORK_RELEASE="crash-suite")
         assert "journal-placement" in out
+        # The scheduled robots need real systems; here they must not start on their own.
+        for scheduled in ("intake/intake", "routing/routing",
+                          "building-screening/building-screening"):
+            cli(stack, "-m", "prefect", "--no-prompt", "deployment", "schedule", "clear",
+                scheduled, "--accept-yes")
         with pytest.MonkeyPatch.context() as env, \
                 temporary_settings({PREFECT_API_URL: stack.api_url}):
             for key, value in stack.env().items():

@@ -23,7 +23,7 @@ VIEW = re.compile(r'name="view_id" value="(\d+)"')
 
 def settings() -> InboxSettings:
     return InboxSettings(dev_login=True, secret_key="test-secret", cookie_secure=False,
-                         page_size=10)
+                         page_size=10, queue_counts_seconds=0)
 
 
 def csrf_of(html: str) -> str:
