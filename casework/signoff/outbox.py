@@ -3,8 +3,8 @@
 The inbox writes each decision and its outbox row in one transaction; this module resumes the
 paused flow run. Wake-ups of runs waiting on a party hearing (``HearingWakeup``) are rows of the
 same shape and are delivered the same way. If Prefect is unreachable the row stays pending and
-is tried again later, so a caseworker is never asked twice. Several deliverers may run: rows are claimed with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers anyway).
+is tried again later, so a caseworker is never asked twice. Several deliverers may run: rows are
+claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers anyway).
 """
 
 from __future__ import annotations
