@@ -274,3 +274,21 @@ def test_party_hearing_is_a_reserved_step_name(tmp_path: Path) -> None:
         "    mode: signoff\n    manual_minutes: 15\n")
     with pytest.raises(PolicyError, match="inserted by the runtime"):
         robot.policy()
+
+
+def test_cli_registers_a_reply_and_explains_refusals(tmp_path: Path, db_engine: Engine) -> None:
+    from typer.testing import CliRunner
+
+    from casework.cli import app
+
+    run, _ = make_flow(tmp_path)
+    run("SAG-7", [DEBT])
+    cli = CliRunner()
+    refused = cli.invoke(app, ["hearing", "reply", "SAG-7", "--by", "anna.byg"])
+    assert refused.exit_code == 1 and "no sent hearing letter" in refused.output
+    approve(db_engine, the_hearing().signoff_task_id)
+    run("SAG-7", [DEBT])
+    done = cli.invoke(app, ["hearing", "reply", "SAG-7", "--by", "anna.byg", "--note", "ok"])
+    assert done.exit_code == 0, done.output
+    assert "reply registered for" in done.output and "/decide_permit in case c_" in done.output
+    assert "SAG-7" not in done.output  # the case id is pseudonymised in what is printed
