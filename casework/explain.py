@@ -29,6 +29,7 @@ from casework.db.models import (
 )
 from casework.db.session import reading
 from casework.policy.errors import PolicyError
+from casework.policy.hearing import PARTY_HEARING_STEP, hearing_step_policy
 from casework.policy.loader import Policy, parse_policy
 from casework.privacy import mask_cpr, pseudonymise
 
@@ -152,6 +153,8 @@ def gather(session: Session, case_ref: str, language: Language = "da") -> Explan
 def _step(entry: LedgerEntry, task: SignoffTask | None, policy: Policy | None,
           people: dict[str, Person]) -> StepExplanation:
     step_policy = policy.model.steps.get(entry.step) if policy else None
+    if step_policy is None and policy is not None and entry.step == PARTY_HEARING_STEP:
+        step_policy = hearing_step_policy()  # inserted by the runtime, not in the file
     review = task is not None and task.kind == "review"
     values: dict[str, Any] = {
         "flow": entry.flow, "step": entry.step, "kind": entry.step_kind, "review": review,

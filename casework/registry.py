@@ -10,11 +10,19 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from casework.policy.hearing import PARTY_HEARING_STEP
+
 _FLOW_STEPS: dict[str, dict[str, str]] = {}  # flow name -> {step name: step kind}
 _FLOW_MODULES: dict[str, str] = {}  # flow name -> module that defines it
 
 
+RESERVED_STEPS = frozenset({PARTY_HEARING_STEP})  # inserted by the runtime (casework.hearing)
+
+
 def register_step(flow: str, step: str, kind: str) -> None:
+    if step in RESERVED_STEPS:
+        raise ValueError(f"flow {flow!r}: step name {step!r} is reserved for the step the "
+                         "runtime inserts; choose another name")
     _FLOW_STEPS.setdefault(flow, {})[step] = kind
     _FLOW_MODULES.setdefault(flow, _caller_module())
 

@@ -1,5 +1,6 @@
-"""``casework explain``, ``casework review request`` and ``casework retention apply``: the
-citizen's rights (explanation, human review) and the retention of their data."""
+"""``casework explain``, ``casework review request``, ``casework hearing reply`` and
+``casework retention apply``: the citizen's rights (explanation, human review, being heard)
+and the retention of their data."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import typer
 
 review_app = typer.Typer(no_args_is_help=True,
                          help="Citizens' requests for human review (GDPR Art. 22(3)).")
+hearing_app = typer.Typer(no_args_is_help=True,
+                          help="Party hearings before decisions (forvaltningsloven § 19).")
 retention_app = typer.Typer(no_args_is_help=True,
                             help="Erase personal data after the retention period.")
 
@@ -56,6 +59,26 @@ def review_request(
     typer.echo(f"review task {task.id} for step {task.step} ({task.department}): {who}")
 
 
+@hearing_app.command("reply")
+def hearing_reply(
+    case_id: str = typer.Argument(..., help="The case id, or its pseudonymised ref (c_…)."),
+    by: str = typer.Option(..., "--by", help="Who registers the reply (user id)."),
+    note: str | None = typer.Option(None, "--note", help="What the party said, briefly."),
+    step: str | None = typer.Option(None, "--step", help="The decision step the hearing "
+                                    "precedes (only when the case awaits several replies)."),
+) -> None:
+    """Register the party's reply to a hearing letter; the waiting decision may go on."""
+    from casework.hearing import HearingError, register_reply
+
+    try:
+        reply = register_reply(case_id, by=by, note=note, decision_step=step)
+    except HearingError as exc:
+        _fail(str(exc), 1)
+    late = " (after the deadline; recorded all the same)" if reply.after_deadline else ""
+    typer.echo(f"reply registered for {reply.flow}/{reply.decision_step} in case "
+               f"{reply.case_ref}{late}")
+
+
 @retention_app.command("apply")
 def retention_apply(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count only; change nothing."),
@@ -83,4 +106,5 @@ def _fail(message: str, code: int) -> NoReturn:
 def register(app: typer.Typer) -> None:
     app.command("explain")(explain)
     app.add_typer(review_app, name="review")
+    app.add_typer(hearing_app, name="hearing")
     app.add_typer(retention_app, name="retention")

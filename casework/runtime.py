@@ -30,10 +30,10 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
 from prefect import flow as prefect_flow
@@ -51,12 +51,16 @@ from casework.db.session import get_engine, reading, transaction
 from casework.ledger import Mode, Outcome, StepRecord
 from casework.policy.engine import route
 from casework.policy.errors import PolicyError
+from casework.policy.hearing import GatheredFact
 from casework.policy.loader import Policy, check_against_flow, load_policy, policy_path
 from casework.privacy import install_log_masking
 from casework.settings import get_settings
 from casework.signoff.decisions import SignoffInput, mark_consumed, stored_decision
 from casework.signoff.tasks import create_signoff_task
 from casework.stop_switch import stop_reason
+
+if TYPE_CHECKING:
+    from casework.hearing import HearingDraft, HearingOutcome
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -322,6 +326,27 @@ class CaseworkFlow:
             return prefect_flow(**options)(run)
 
         return decorate
+
+    # -- party hearing ------------------------------------------------------------------------
+    def party_hearing(
+        self, case: Case, *, decision_step: str, facts: Iterable[GatheredFact],
+        draft: Callable[[HearingDraft], str], send: Callable[[str], None] | None = None,
+        wait: str | None = None, now: datetime | None = None,
+    ) -> HearingOutcome:
+        """Hear the party before ``decision_step`` when its policy and ``facts`` require it.
+
+        Call it before the decision; go on to the decision only if ``outcome.proceed``. When
+        adverse, material facts from other sources were gathered (and the step is not exempt
+        with a coded ``hearing_exception``), the runtime inserts the step ``party_hearing``:
+        ``draft`` writes the letter, a caseworker signs it off, ``send`` (if given) dispatches
+        the approved text, and the decision waits for the reply or the deadline. ``wait`` as in
+        ``require_signoff``: ``record`` answers at once (a later run goes on), ``pause`` and
+        ``suspend`` wait. ``now`` is the clock (tests).
+        """
+        from casework.hearing import run_party_hearing
+
+        return run_party_hearing(self, case, decision_step=decision_step, facts=facts,
+                                 draft=draft, send=send, wait=wait, now=now)
 
     # -- the governed step ------------------------------------------------------------------
     def _governed(self, fn: Callable[..., T], step_name: str, kind: str) -> Callable[..., Any]:

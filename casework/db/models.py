@@ -271,3 +271,62 @@ class AutonomyState(Base):
     window: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- party hearing
+# Added in migration 0008: a hearing (forvaltningsloven § 19) the runtime inserted before a
+# decision, and the wake-ups that resume a flow run waiting for its reply or deadline.
+
+
+class PartyHearing(Base):
+    """One hearing of one case before one decision step: at most one per (case, flow, step),
+    so a re-run finds it and never writes a second letter. The letter itself is the sign-off
+    task's payload; only its SHA-256 is kept here. ``reply_note`` may hold personal data."""
+
+    __tablename__ = "party_hearings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(40))
+    flow: Mapped[str] = mapped_column(String(100))
+    decision_step: Mapped[str] = mapped_column(String(100))
+    signoff_task_id: Mapped[str] = mapped_column(String(36), ForeignKey("signoff_tasks.id"))
+    # awaiting_letter_signoff | sending (approved; letter on its way) | sent | letter_rejected
+    status: Mapped[str] = mapped_column(String(30))
+    reply_days: Mapped[int] = mapped_column(Integer)
+    letter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reply_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
+    reply_received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                               nullable=True)
+    reply_registered_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reply_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    deadline_passed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                nullable=True)
+    # The flow run paused or suspended until the reply or the deadline; None when none waits.
+    waiting_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+    __table_args__ = (
+        Index("ux_party_hearing_case_step", "case_ref", "flow", "decision_step", unique=True),
+        Index("ix_party_hearing_open", "status", "reply_received_at", "reply_deadline"),
+    )
+
+
+class HearingWakeup(Base):
+    """A wake-up for the flow run waiting on a hearing (reply registered, or deadline passed);
+    delivered like a decision, by ``casework.signoff.outbox``. Holds no personal data."""
+
+    __tablename__ = "hearing_wakeups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    hearing_id: Mapped[str] = mapped_column(String(36), ForeignKey("party_hearings.id"))
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    run_input: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_hearing_wakeups_status", "status"),)

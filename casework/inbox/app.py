@@ -16,6 +16,7 @@ from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
 from casework.explain import LANGUAGES as EXPLAIN_LANGUAGES
 from casework.explain import explain_case
+from casework.hearing import HearingError, hearing_for_task, register_reply
 from casework.inbox import decisions, flow_admin, kle, oversight, queue, reports, review_time
 from casework.inbox.auth import Authenticator, authenticator_for
 from casework.inbox.i18n import LANGUAGES, translate
@@ -134,6 +135,9 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                 raise decisions.NotFound(task_id)
             names = display_names(s, {task.claimed_by or "", task.decided_by or ""})
             members = department_members(s, task.department) if user.is_lead else []
+            hearing = hearing_for_task(s, task.id)
+            if hearing is not None:
+                names |= display_names(s, {hearing.reply_registered_by or ""})
         payload = task.payload or {}
         suggestion = payload.get("suggestion")
         is_kle = isinstance(suggestion, dict) and "kle" in suggestion
@@ -154,7 +158,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             suggestion_json=json.dumps(suggestion if isinstance(suggestion, dict)
                                        else {"value": suggestion}, ensure_ascii=False, indent=2),
             is_kle=is_kle, kle_q=kle_q, kle_hits=kle_hits, names=names, members=members,
-            view_id=view_id, message=message, message_values=values,
+            view_id=view_id, message=message, message_values=values, hearing=hearing,
         )
 
     def web_t(request: Request, key: str) -> str:
@@ -232,6 +236,28 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             ok = review_time.heartbeat(s, view_id, task_id, user.id, datetime.now(UTC),
                                        settings.idle_cap_seconds)
         return Response(status_code=204 if ok else 404)
+
+    @app.post("/tasks/{task_id}/hearing-reply")
+    def hearing_reply(request: Request, task_id: str, csrf: str = Form(""),
+                      note: str = Form("")) -> Response:
+        """Register the party's reply to the hearing letter this task signed off."""
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        with reading(web.engine) as s:
+            task = get_visible_task(s, user, task_id)
+            hearing = hearing_for_task(s, task_id) if task is not None else None
+            if task is None or hearing is None:
+                raise decisions.NotFound(task_id)
+            case_ref, hearing_id = task.case_ref, hearing.id
+        try:
+            register_reply(case_ref, by=user.id, note=note[:2000], hearing_id=hearing_id,
+                           engine=web.engine)
+        except HearingError as exc:
+            return _task_page(request, user, task_id, message="hearing_reply_refused",
+                              message_values={"why": str(exc)}, status_code=409,
+                              open_view=False)
+        return _task_page(request, user, task_id, message="hearing_reply_saved",
+                          open_view=False)
 
     @app.get("/tasks/{task_id}/explanation")
     def explanation_page(request: Request, task_id: str, lang: str = "") -> Response:

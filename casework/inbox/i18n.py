@@ -238,6 +238,17 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The citizen asked for a person to review an automated step. You did not take part in "
         "the case. Approve to keep the result, amend it, or reject it."),
     "review_history": ("Sagens historik", "The case's history"),
+    "hearing_title": ("Partshøring", "Party hearing"),
+    "hearing_sent": ("Høringsbrevet blev sendt {sent}. Svarfrist: {deadline}.",
+                     "The hearing letter was sent {sent}. Reply deadline: {deadline}."),
+    "hearing_reply_received": ("Svar registreret {at} af {name}.",
+                               "Reply registered {at} by {name}."),
+    "hearing_note": ("Notat om svaret (valgfrit)", "Note on the reply (optional)"),
+    "hearing_register_reply": ("Registrér partens svar", "Register the party's reply"),
+    "hearing_reply_saved": ("Partens svar er registreret; afgørelsen kan nu træffes.",
+                            "The party's reply is registered; the decision may now be made."),
+    "hearing_reply_refused": ("Svaret kunne ikke registreres: {why}",
+                              "The reply could not be registered: {why}"),
     "review_participant_refused": (
         "Du har været med i sagen og må derfor ikke prøve den (databeskyttelsesforordningen "
         "art. 22, stk. 3).",

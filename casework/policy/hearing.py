@@ -6,14 +6,15 @@ essential importance. Facts the party gave us themselves are known to them; fact
 gathered from registries or other cases are not. Norwegian law calls the same safeguard
 forhåndsvarsel.
 
-This module only answers the question. Pausing a flow run for the hearing (a draft letter for
-sign-off, then waiting for the reply or the deadline) belongs to the step runtime.
+This module answers the question and defines the step the runtime inserts to carry the
+hearing out (``party_hearing``: a draft letter for sign-off); sending the letter and waiting
+for the reply or the deadline is ``casework.hearing``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,13 @@ from casework.policy.catalogue import HEARING_EXCEPTIONS
 from casework.policy.model import StepPolicy
 
 PARTY_SOURCE = "party"
+
+#: The step the runtime inserts before a decision that needs a hearing. Reserved: no flow may
+#: declare a step of this name and no policy file may give it a policy.
+PARTY_HEARING_STEP = "party_hearing"
+#: Manual baseline of the inserted step: a caseworker drafting a hearing letter by hand (list
+#: the facts, their sources, the deadline) takes about 15 minutes; the ledger's savings use it.
+HEARING_LETTER_MINUTES = 15.0
 
 NOT_A_DECISION_REASON = "a preparatory step decides nothing, so no party hearing"
 EXEMPT_REASON = "hearing exempted by the policy: {code} ({meaning})"
@@ -38,6 +46,9 @@ class FactLike(Protocol):
 
     @property
     def adverse(self) -> bool: ...
+
+
+F = TypeVar("F", bound=FactLike)
 
 
 class GatheredFact(BaseModel):
@@ -81,12 +92,7 @@ def hearing_required(step: StepPolicy, facts_gathered: Iterable[FactLike]) -> He
         reason = EXEMPT_REASON.format(code=code, meaning=HEARING_EXCEPTIONS[code].en)
         return HearingDecision(required=False, reason=reason, exception=code, outcome="exempt")
     # An 'exempt' step without a code is refused by the loader; here it falls through to auto.
-    triggering = [
-        fact for fact in facts_gathered
-        if fact.adverse
-        and getattr(fact, "material", True) is not False
-        and fact.source.strip().lower() != PARTY_SOURCE
-    ]
+    triggering = facts_to_put(facts_gathered)
     if not triggering:
         return HearingDecision(required=False, reason=NO_ADVERSE_FACTS_REASON,
                                outcome="not_needed")
@@ -100,6 +106,35 @@ def hearing_required(step: StepPolicy, facts_gathered: Iterable[FactLike]) -> He
     )
 
 
+def facts_to_put(facts_gathered: Iterable[F]) -> list[F]:
+    """The facts a hearing must put to the party: adverse, material, not from the party."""
+    return [
+        fact for fact in facts_gathered
+        if fact.adverse
+        and getattr(fact, "material", True) is not False
+        and fact.source.strip().lower() != PARTY_SOURCE
+    ]
+
+
 def _label(fact: FactLike) -> str:
     name = getattr(fact, "name", None)
     return f"{name} ({fact.source})" if name else fact.source
+
+
+def hearing_step_policy(decision: StepPolicy | None = None) -> StepPolicy:
+    """The policy of the inserted ``party_hearing`` step, derived from the decision it serves.
+
+    Always sign-off (a letter to a citizen never leaves unseen); signed off by the people who
+    may sign off the decision; preparatory, because asking for the party's view decides
+    nothing. Without ``decision`` (explaining a past run): the defaults.
+    """
+    signoff = {} if decision is None else {"signoff_by": decision.signoff_by,
+                                           "deadline_hours": decision.deadline_hours}
+    return StepPolicy(
+        kind="preparatory", effects=["requests_information"], mode="signoff",
+        manual_minutes=HEARING_LETTER_MINUTES,
+        description="letter putting adverse facts from other sources to the party before the "
+                    "decision (party hearing)",
+        legal_basis=["forvaltningsloven § 19"],
+        on_overdue="remind", **signoff,
+    )

@@ -22,6 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from casework.policy.conditions import Condition, parse_condition
 from casework.policy.errors import PolicyError, PolicyProblem
+from casework.policy.hearing import PARTY_HEARING_STEP
 from casework.policy.model import (
     NAME_PATTERN,
     AiAct,
@@ -243,7 +244,13 @@ def check_against_flow(
     problems: list[PolicyProblem] = []
     for name, step in policy.model.steps.items():
         where = f"steps.{name}"
-        if name not in steps:
+        if name == PARTY_HEARING_STEP:
+            problems.append(PolicyProblem(
+                shown, policy.lines.get(where), where,
+                f"step '{name}' is inserted by the runtime before a decision that needs a "
+                "party hearing; its policy follows from the decision step's and cannot be "
+                "set here (remove it)"))
+        elif name not in steps:
             problems.append(
                 PolicyProblem(
                     shown,

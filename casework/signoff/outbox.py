@@ -1,9 +1,10 @@
 """Delivering stored decisions to Prefect (transactional outbox).
 
 The inbox writes each decision and its outbox row in one transaction; this module resumes the
-paused flow run. If Prefect is unreachable the row stays pending and is tried again later, so a
-caseworker is never asked twice. Several deliverers may run: rows are claimed with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers anyway).
+paused flow run. Wake-ups of runs waiting on a party hearing (``HearingWakeup``) are rows of the
+same shape and are delivered the same way. If Prefect is unreachable the row stays pending and
+is tried again later, so a caseworker is never asked twice. Several deliverers may run: rows are
+claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises writers anyway).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from casework.db.models import DecisionOutbox
+from casework.db.models import DecisionOutbox, HearingWakeup
 from casework.db.session import transaction
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def _transient(exc: BaseException) -> bool:
 
 @retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(3),
        wait=wait_exponential(multiplier=0.2, max=2), reraise=True)
-def _resume(flow_run_id: str, run_input: dict) -> None:
+def _resume(flow_run_id: str, run_input: dict | None) -> None:
     # _sync: without it, a caller inside a running event loop (an async web server, a browser
     # driver) would get an un-awaited coroutine back and the run would never be resumed.
     resume_flow_run(UUID(flow_run_id), run_input=run_input, _sync=True)  # type: ignore[call-arg]
@@ -61,7 +62,8 @@ def _run_state(flow_run_id: str) -> tuple[str, bool]:
     return (state.name if state else "unknown"), bool(state and state.is_final())
 
 
-def deliver_one(row: DecisionOutbox, finished: dict[str, str] | None = None) -> str:
+def deliver_one(row: DecisionOutbox | HearingWakeup,
+                finished: dict[str, str] | None = None) -> str:
     """Try to resume the row's flow run; returns the row's new status.
 
     ``finished`` (flow run id -> final state name) is shared across one pass: a batch run in
@@ -93,7 +95,7 @@ def deliver_one(row: DecisionOutbox, finished: dict[str, str] | None = None) -> 
     return row.status
 
 
-def _settle_final(row: DecisionOutbox, state: str) -> str:
+def _settle_final(row: DecisionOutbox | HearingWakeup, state: str) -> str:
     if state == "Completed":
         # The run went on without waiting (CASEWORK_SIGNOFF_WAIT=record): the decision is
         # stored and counted in the ledger; there is nobody to wake.
@@ -104,22 +106,25 @@ def _settle_final(row: DecisionOutbox, state: str) -> str:
     return row.status
 
 
-def deliver_pending(limit: int = 100) -> DeliveryReport:
-    """One pass over pending decisions, oldest first; each row in its own transaction."""
+def deliver_pending(limit: int = 100, *,
+                    model: type[DecisionOutbox] | type[HearingWakeup] = DecisionOutbox
+                    ) -> DeliveryReport:
+    """One pass over pending rows of ``model`` (decisions by default, or hearing wake-ups),
+    oldest first; each row in its own transaction."""
     report = DeliveryReport()
     tried: set[str] = set()  # a row left pending is not tried twice in one pass
     finished: dict[str, str] = {}
     for _ in range(limit):
         with transaction() as session:
             query = (
-                select(DecisionOutbox)
-                .where(DecisionOutbox.status == "pending")
-                .order_by(DecisionOutbox.created_at)
+                select(model)
+                .where(model.status == "pending")
+                .order_by(model.created_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
             if tried:
-                query = query.where(DecisionOutbox.id.not_in(tried))
+                query = query.where(model.id.not_in(tried))
             row = session.scalars(query).first()
             if row is None:
                 break
@@ -130,8 +135,10 @@ def deliver_pending(limit: int = 100) -> DeliveryReport:
 
 
 def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service loop
-    """The sign-off service loop: escalate overdue tasks, then deliver pending decisions
-    (an escalation to ``manual`` is delivered in the same pass)."""
+    """The sign-off service loop: escalate overdue tasks and wake runs whose hearing deadline
+    passed, then deliver pending decisions and hearing wake-ups (an escalation to ``manual`` is
+    delivered in the same pass)."""
+    from casework.hearing import wake_expired_hearings
     from casework.signoff.escalation import escalate_overdue
 
     while True:
@@ -139,9 +146,15 @@ def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service 
             escalated = escalate_overdue()
             if escalated.reminded or escalated.reassigned or escalated.manual:
                 log.info("overdue sign-offs escalated: %s", escalated.model_dump())
+            expired = wake_expired_hearings()
+            if expired:
+                log.info("hearing deadlines passed: %d", expired)
             report = deliver_pending()
             if report.delivered or report.failed:
                 log.info("decisions delivered: %s", report.model_dump())
+            woken = deliver_pending(model=HearingWakeup)
+            if woken.delivered or woken.failed:
+                log.info("hearing wake-ups delivered: %s", woken.model_dump())
         except Exception:  # noqa: BLE001 - a service loop outlives a database hiccup
             log.exception("sign-off service pass failed; trying again")
         time.sleep(interval)
