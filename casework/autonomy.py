@@ -31,7 +31,8 @@ def agreement_stats(session: Session, flow: str, step: str, window: int) -> Agre
         select(SignoffTask.decision)
         .where(SignoffTask.flow == flow, SignoffTask.step == step,
                SignoffTask.status == "decided", SignoffTask.decision.in_(JUDGEMENTS),
-               SignoffTask.kind == "signoff")  # a citizen's review request is not agreement
+               # a citizen's review request is not agreement; shadow answers are
+               SignoffTask.kind.in_(("signoff", "shadow")))
         .order_by(SignoffTask.decided_at.desc())
         .limit(window)
     )

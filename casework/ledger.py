@@ -22,6 +22,7 @@ class Mode(StrEnum):
     AUTONOMOUS = "autonomous"
     SIGNOFF = "signoff"
     MANUAL = "manual"
+    SHADOW = "shadow"  # a person does the step; the robot's answer is compared, not used
 
 
 class Outcome(StrEnum):
@@ -33,6 +34,7 @@ class Outcome(StrEnum):
     MANUAL = "manual"  # left to a human by policy
     FAILED = "failed"
     ESCALATED = "escalated"  # deadline passed; handed to a human as the policy says
+    DONE_BY_PERSON = "done_by_person"  # shadow mode: the person's own answer was used
 
 
 #: Outcomes where the robot's work was used, so its baseline counts as saved.
@@ -40,6 +42,8 @@ WORK_USED = frozenset({Outcome.COMPLETED, Outcome.APPROVED, Outcome.AMENDED})
 
 
 def saved_minutes(outcome: Outcome | str, baseline_minutes: float, human_seconds: float) -> float:
+    if Outcome(outcome) is Outcome.DONE_BY_PERSON:
+        return 0.0  # the person did the step as before: nothing saved, nothing extra spent
     credit = baseline_minutes if Outcome(outcome) in WORK_USED else 0.0
     return round(credit - human_seconds / 60.0, 4)
 

@@ -99,7 +99,9 @@ class Decision(BaseModel, Generic[T]):
 
     @property
     def proceed(self) -> bool:
-        return self.status in ledger.WORK_USED
+        """May the flow go on with ``value``: the robot's work was allowed or approved, or (in
+        shadow mode) a person did the step and ``value`` is their answer."""
+        return self.status in ledger.WORK_USED or self.status is Outcome.DONE_BY_PERSON
 
     @property
     def value(self) -> T:
@@ -142,6 +144,11 @@ def require_signoff(outcome: StepOutcome[T], *, wait: str | None = None) -> Deci
         return Decision(status=Outcome.AWAITING_SIGNOFF, **common)
     mark_consumed(task_id)
     status = Outcome(stored.decision)
+    if outcome.mode is Mode.SHADOW and status in (Outcome.APPROVED, Outcome.AMENDED):
+        # The person's own answer; "approved" only means it matched the robot's.
+        value = (outcome.result if status is Outcome.APPROVED
+                 else _amended(outcome.result, stored.value))
+        return Decision(status=Outcome.DONE_BY_PERSON, value_=value, **common)
     if status is Outcome.APPROVED:
         value = outcome.result
     elif status is Outcome.AMENDED:
@@ -402,7 +409,8 @@ class CaseworkFlow:
             record = StepRecord(
                 **base, mode=mode,
                 outcome=Outcome.COMPLETED if mode is Mode.AUTONOMOUS else (
-                    Outcome.AWAITING_SIGNOFF if mode is Mode.SIGNOFF else Outcome.MANUAL),
+                    Outcome.AWAITING_SIGNOFF if mode in (Mode.SIGNOFF, Mode.SHADOW)
+                    else Outcome.MANUAL),
                 robot_seconds=robot_seconds, reasons=decided.reasons, finished_at=_now(),
             )
             task_id = None
@@ -413,7 +421,7 @@ class CaseworkFlow:
                     # earlier attempt. Its row, routing and sign-off task stand; nothing is
                     # counted twice.
                     mode = Mode(earlier.mode)
-                    task_id = step_run_id if mode is Mode.SIGNOFF else None
+                    task_id = step_run_id if mode in (Mode.SIGNOFF, Mode.SHADOW) else None
                     self._audit_repeat(session, record)
                     return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref,
                                        mode=mode,
@@ -426,7 +434,9 @@ class CaseworkFlow:
                     autonomy.record_state(session, flow=self.name, step=step_name,
                                           earned=decided.earned, stats=agreement,
                                           autonomy=step_policy.autonomy)
-                if mode is Mode.SIGNOFF:
+                if mode in (Mode.SIGNOFF, Mode.SHADOW):
+                    # Shadow: the person does the step in the inbox without seeing the robot's
+                    # answer; the task keeps it to compare.
                     task = create_signoff_task(
                         session, ledger_entry_id=step_run_id, flow=self.name,
                         flow_run_id=flow_run_id, step=step_name, case_ref=case.ref,
@@ -436,6 +446,7 @@ class CaseworkFlow:
                         case_summary=case.summary, deadline_hours=step_policy.deadline_hours,
                         policy_hash=policy.hash, four_eyes=step_policy.four_eyes,
                         on_overdue=step_policy.on_overdue,
+                        kind="shadow" if mode is Mode.SHADOW else "signoff",
                     )
                     task_id = task.id
                 self._audit_step(session, record)

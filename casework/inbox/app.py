@@ -144,6 +144,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         # Search hits leave out what the page already offers (the suggestion, its alternatives).
         listed = {a.get("code") for a in payload.get("alternatives") or [] if isinstance(a, dict)}
         listed.add(suggestion.get("kle") if is_kle else None)
+        if task.kind == "shadow":
+            listed = set()  # nothing is offered: the person searches for their own answer
         kle_hits = [(code, title) for code, title in (kle.search(kle_q) if is_kle and kle_q
                                                       else []) if code not in listed]
         values = dict(message_values or {})
@@ -182,7 +184,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         web.require_csrf(request, csrf)
         value: Any = None
         try:
-            if decision == "amended":
+            if decision in ("amended", decisions.ANSWER):
                 value = _amended_value(web, user, task_id, value_json, kle_code)
             decisions.decide(web.engine, user, task_id, decision=decision, version=version,
                              reason=reason, value=value,

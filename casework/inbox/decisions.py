@@ -98,20 +98,41 @@ def _refusal_for(session: Session, task_id: str, user: User) -> Refused:
     return Refused("stale")
 
 
+ANSWER = "answer"  # a person's own answer to a shadow task
+
+
+def same_answer(suggested: Any, answer: Any) -> bool:
+    """Did the person reach the robot's answer? KLE steps compare the subject code; other
+    steps every field the person gave."""
+    if not isinstance(suggested, dict) or not isinstance(answer, dict):
+        return suggested == answer
+    if "kle" in suggested:
+        return suggested.get("kle") == answer.get("kle")
+    return all(suggested.get(key) == val for key, val in answer.items()
+               if key not in ("amended_from",))
+
+
 def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: int,
            reason: str | None = None, value: Any = None, idle_cap_seconds: float = 120.0,
            now: datetime | None = None) -> DecisionResult:
-    if decision not in OUTCOMES:
+    if decision not in OUTCOMES and decision != ANSWER:
         raise Refused("bad_request")
     reason = (reason or "").strip() or None
     if decision in ("amended", "rejected") and not reason:
         raise Refused("reason_required")
-    if decision == "amended" and value is None:
+    if decision in ("amended", ANSWER) and value is None:
         raise Refused("invalid_json")
     now = now or datetime.now(UTC)
     with transaction(engine) as s:
         task = _awaiting_task(s, user, task_id)
         review = task.kind == "review"
+        shadow = task.kind == "shadow"
+        if shadow != (decision == ANSWER):  # a shadow task takes the person's own answer only
+            raise Refused("bad_request")
+        suggested = (task.payload or {}).get("suggestion")
+        if shadow:
+            # Stored as agreement with the robot: "approved" if the answers match.
+            decision = "approved" if same_answer(suggested, value) else "amended"
         if review:
             _refuse_participant(s, task, user.id)
         if task.claimed_by and task.claimed_by != user.id:
@@ -132,9 +153,14 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
         ).rowcount
         if changed != 1:
             raise _refusal_for(s, task.id, user)
-        record_decision(s, task.ledger_entry_id, OUTCOMES[decision], seconds, decided_at=now)
+        record_decision(s, task.ledger_entry_id,
+                        Outcome.DONE_BY_PERSON if shadow else OUTCOMES[decision], seconds,
+                        decided_at=now)
         audit.append(
-            s, actor=user.id, action=f"{'review' if review else 'signoff'}.{decision}",
+            s, actor=user.id,
+            action=(f"review.{decision}" if review else
+                    f"shadow.{'agreed' if decision == 'approved' else 'differed'}" if shadow
+                    else f"signoff.{decision}"),
             flow=task.flow, step=task.step,
             case_ref=task.case_ref, at=now,
             details=_masked({

@@ -156,6 +156,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "save": ("Gem", "Save"),
     "none": ("Ingen", "None"),
     "nav_flows": ("Robotter", "Robots"),
+    "shadow_hidden": (
+        "Skyggedrift: løs opgaven selv. Robottens svar er skjult, indtil du har svaret, og "
+        "bruges kun til at måle, hvor tit robotten og du er enige.",
+        "Shadow mode: do this step yourself. The robot's answer is hidden until you have "
+        "answered and is only used to measure how often you and the robot agree."),
+    "shadow_answer": ("Dit svar", "Your answer"),
+    "shadow_submit": ("Gem mit svar", "Save my answer"),
+    "shadow_search_first": ("Søg i KLE nedenfor for at vælge et emne.",
+                            "Search KLE below to choose a subject."),
+    "shadow_agreed": ("Robotten nåede samme svar.", "The robot reached the same answer."),
+    "shadow_differed": ("Robotten foreslog noget andet.", "The robot suggested something else."),
+    "answer": ("dit svar er gemt", "your answer is saved"),
+    "optional": ("valgfri", "optional"),
     "earned_title": ("Optjent selvstændighed", "Earned autonomy"),
     "earned_intro": (
         "Trin, der kun kører selv, når sagsbehandlerne har beholdt nok af robottens forslag "

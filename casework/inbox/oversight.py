@@ -73,7 +73,7 @@ def step_oversight(session: Session, user: User, fast_seconds: float) -> list[St
             func.coalesce(func.avg(e.human_seconds), 0.0),
         )
         .join(e, e.id == t.ledger_entry_id)
-        .where(t.status == "decided", t.kind == "signoff",
+        .where(t.status == "decided", t.kind.in_(("signoff", "shadow")),
                t.department.in_(sorted(user.departments)),
                t.decision.in_(("approved", "amended", "rejected")))  # not deadline escalations
         .group_by(t.flow, t.step).order_by(t.flow, t.step)

@@ -16,6 +16,8 @@ from casework.policy.conditions import parse_condition
 from casework.policy.loader import Policy
 from casework.policy.model import StepPolicy
 
+SHADOW_REASON = ("policy mode is shadow: a person does the step; the robot's answer is only "
+                 "compared with theirs")
 NO_LEGAL_BASIS_REASON = "decision step without a legal_basis needs sign-off"
 NO_AUTOMATION_BASIS_REASON = (
     "decision step without an automation_legal_basis needs sign-off (GDPR Art. 22)"
@@ -46,7 +48,7 @@ class Route(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    mode: Literal["autonomous", "signoff", "manual"]
+    mode: Literal["autonomous", "signoff", "manual", "shadow"]
     reasons: list[str] = []
     earned: bool | None = None
 
@@ -79,6 +81,8 @@ def route(
     step_policy = policy.step(step)
     if step_policy.mode == "manual":
         return Route(mode="manual", reasons=["policy mode is manual"])
+    if step_policy.mode == "shadow":
+        return Route(mode="shadow", reasons=[SHADOW_REASON])
     reasons: list[str] = []
     if step_policy.mode == "signoff":
         reasons.append("policy mode is signoff")

@@ -47,7 +47,7 @@ HearingException = Literal[
 Risk = Literal["minimal", "high"]
 Art63Condition = Literal["a", "b", "c", "d"]
 Kind = Literal["preparatory", "decision"]
-Mode = Literal["autonomous", "signoff", "manual"]
+Mode = Literal["autonomous", "signoff", "manual", "shadow"]
 OnOverdue = Literal["remind", "reassign", "manual"]
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]

@@ -76,6 +76,7 @@ _EN: dict[str, str] = {
     "outcome_manual": "Done manually",
     "outcome_failed": "Failed",
     "outcome_escalated": "Escalated",
+    "outcome_done_by_person": "Done by a person (shadow mode)",
     # breakdown columns
     "col_month": "Month",
     "col_flow": "Flow",
@@ -192,6 +193,7 @@ _DA: dict[str, str] = {
     "outcome_manual": "Udført manuelt",
     "outcome_failed": "Fejlet",
     "outcome_escalated": "Eskaleret",
+    "outcome_done_by_person": "Udført af en person (skyggedrift)",
     "col_month": "Måned",
     "col_flow": "Flow",
     "col_step": "Trin",

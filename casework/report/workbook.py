@@ -141,7 +141,7 @@ def write_table(ws: WriteOnlyWorksheet, name: str, cols: Sequence[Col],
 
 
 _OUTCOME_ORDER = ("completed", "approved", "amended", "rejected", "awaiting_signoff", "manual",
-                  "failed", "escalated")
+                  "failed", "escalated", "done_by_person")
 
 
 def _outcome_order(item: tuple[str, int, float]) -> tuple[int, str]:

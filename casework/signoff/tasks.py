@@ -26,7 +26,7 @@ def signoff_task_values(
     case_ref: str, department: str | None, roles: list[str], departments: list[str],
     suggestion: Any, reasons: list[str], case_summary: str | None,
     deadline_hours: float | None, policy_hash: str, four_eyes: bool = False,
-    on_overdue: str = "remind", now: datetime | None = None,
+    on_overdue: str = "remind", now: datetime | None = None, kind: str = "signoff",
 ) -> dict[str, Any]:
     """The column values of a new task: one place defines the row (and its payload) for the
     runtime and for bulk loads such as ``bench/inbox_latency.py``."""
@@ -38,7 +38,7 @@ def signoff_task_values(
         "ledger_entry_id": ledger_entry_id,
         "flow": flow, "flow_run_id": flow_run_id, "step": step, "case_ref": case_ref,
         "department": department, "status": "awaiting", "four_eyes": four_eyes,
-        "on_overdue": on_overdue, "version": 1,
+        "on_overdue": on_overdue, "version": 1, "kind": kind,
         "signoff_roles": roles,
         "signoff_departments": departments or ([department] if department else []),
         "payload": {
@@ -61,7 +61,7 @@ def create_signoff_task(
     case_ref: str, department: str | None, roles: list[str], departments: list[str],
     suggestion: Any, reasons: list[str], case_summary: str | None,
     deadline_hours: float | None, policy_hash: str, four_eyes: bool = False,
-    on_overdue: str = "remind", now: datetime | None = None,
+    on_overdue: str = "remind", now: datetime | None = None, kind: str = "signoff",
 ) -> SignoffTask:
     """Store (or return the already stored) task for this step run."""
     existing = session.query(SignoffTask).filter_by(ledger_entry_id=ledger_entry_id).one_or_none()
@@ -72,6 +72,6 @@ def create_signoff_task(
         case_ref=case_ref, department=department, roles=roles, departments=departments,
         suggestion=suggestion, reasons=reasons, case_summary=case_summary,
         deadline_hours=deadline_hours, policy_hash=policy_hash, four_eyes=four_eyes,
-        on_overdue=on_overdue, now=now))
+        on_overdue=on_overdue, now=now, kind=kind))
     session.add(task)
     return task

@@ -94,3 +94,13 @@ def test_scenarios_can_give_the_measured_agreement(tmp_path: Path) -> None:
         "        expect: signoff\n")
     run = run_scenarios(load_policy(path))
     assert [r.failures for r in run.results] == [[], [], []]
+
+
+def test_shadow_mode_routes_every_case_to_a_person(tmp_path: Path) -> None:
+    from casework.policy.engine import SHADOW_REASON
+
+    path = tmp_path / "earn.yaml"
+    path.write_text(POLICY.replace("mode: autonomous", "mode: shadow").replace(
+        "    autonomy: {earned: true, min_agreement: 0.9, window: 20, audit_sample: 0.1}\n", ""))
+    decided = route(load_policy(path), "suggest", FACTS)
+    assert (decided.mode, decided.reasons) == ("shadow", [SHADOW_REASON])

@@ -75,7 +75,7 @@ def test_scenario_file_problems_name_file_line_and_field(write_policy: WritePoli
                  "      read_letter: {expect: automatic}\n", "journal_placement.scenarios.yaml")
     assert run_scenarios(load_policy(path)).lines() == [
         f"{FILE}:6: scenarios[0].steps.read_letter.expect: must be one of autonomous, signoff, "
-        "manual (got 'automatic')"
+        "manual, shadow (got 'automatic')"
     ]
     write_policy("flow: journal_placement\nscenarios:\n  - name: x\n    steps:\n"
                  "      sign_letter: {expect: autonomous}\n", "journal_placement.scenarios.yaml")

@@ -65,7 +65,8 @@ def test_bad_file(write_policy: WritePolicy, good_text: str) -> None:
     assert result.exit_code == 1
     assert result.output.splitlines()[1:] == [
         "policies/x.yaml:1: flow: flow 'other' does not match the file name 'x.yaml'",
-        "policies/x.yaml:3: steps.a.mode: must be one of autonomous, signoff, manual (got 'auto')",
+        "policies/x.yaml:3: steps.a.mode: must be one of autonomous, signoff, manual, shadow "
+        "(got 'auto')",
         "policies/x.yaml:3: steps.a: missing required field 'manual_minutes'",
         "policies/missing.yaml: cannot read file: No such file or directory",
         "checked 3 files: 4 problems (flow code not cross-checked: no flows/ folder)",

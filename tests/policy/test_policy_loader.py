@@ -205,7 +205,7 @@ def test_bad_enums(write_policy: WritePolicy) -> None:
     extra = "    on_overdue: [remind]\n    signoff_by: {roles: [boss]}\n"
     assert problems(write_policy(one_step(extra, step))) == [
         "policies/journal_placement.yaml:5: steps.read_letter.mode: "
-        "must be one of autonomous, signoff, manual (got 'auto')",
+        "must be one of autonomous, signoff, manual, shadow (got 'auto')",
         "policies/journal_placement.yaml:7: steps.read_letter.on_overdue: "
         "must be one of remind, reassign, manual (got a list)",
         "policies/journal_placement.yaml:8: steps.read_letter.signoff_by.roles[0]: "

@@ -293,7 +293,8 @@ def test_rules_of_valid_steps_are_reported_beside_schema_errors(
     text += "  broken: {kind: preparatory, mode: auto, manual_minutes: 1}\n"
     assert problems(write_policy(text)) == [
         f"{FILE}:4: steps.decide.facts_relied_on: " + NEEDS_FACTS_MESSAGE,
-        f"{FILE}:10: steps.broken.mode: must be one of autonomous, signoff, manual (got 'auto')",
+        f"{FILE}:10: steps.broken.mode: must be one of autonomous, signoff, manual, shadow "
+        "(got 'auto')",
     ]
 
 
