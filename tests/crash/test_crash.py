@@ -216,7 +216,7 @@ def test_server_stopped_while_caseworkers_decide(stack: Stack) -> None:
                 id=FlowRunFilterId(any_=runs)))
         return all(r.state and r.state.is_paused() for r in found) and len(found) == 3
 
-    wait_until("three runs suspended at sign-off", suspended, timeout=150, every=0.5)
+    wait_until("three runs suspended at sign-off", suspended, timeout=240, every=0.5)
     lap("server stop: three runs suspended")
     with reading() as session:
         tasks = list(session.scalars(select(SignoffTask.id).where(
