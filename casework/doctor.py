@@ -15,13 +15,15 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from casework.browser_location import (
+    BROWSER_PATH_ENV,
+    BrowserPathError,
+    configured_or_system_browser,
+)
 from casework.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL"]
 
-#: Where a Chromium for the legacy-web robots is looked for, in this order (as the robots do).
-BROWSER_PATH_ENV = "CASEWORK_BROWSER_PATH"
-DEBIAN_CHROMIUM = (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium"))
 WEAK_SECRETS = {"dev", "test", "secret", "changeme", "change-me", "demo", "password", "key"}
 
 
@@ -211,17 +213,16 @@ def _playwright_chromium() -> Path | None:
 
 
 def check_browser() -> Check:
-    configured = os.environ.get(BROWSER_PATH_ENV, "").strip()
-    if configured:
-        path = Path(configured).expanduser()
-        if path.is_file() and os.access(path, os.X_OK):
-            return Check(name="browser", status="ok", detail=f"{path} ({BROWSER_PATH_ENV})")
-        return Check(name="browser", status="FAIL",
-                     detail=f"{BROWSER_PATH_ENV}={configured} is not an executable file",
+    try:
+        found = configured_or_system_browser()
+    except BrowserPathError as exc:
+        return Check(name="browser", status="FAIL", detail=str(exc),
                      hint="point it at a Chromium binary or unset it")
-    for candidate in DEBIAN_CHROMIUM:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return Check(name="browser", status="ok", detail=f"{candidate}")
+    if found is not None:
+        path, source = found
+        return Check(name="browser", status="ok",
+                     detail=f"{path} ({BROWSER_PATH_ENV})" if source == BROWSER_PATH_ENV
+                     else f"{path}")
     downloaded = _playwright_chromium()
     if downloaded is not None:
         return Check(name="browser", status="ok", detail=f"{downloaded} (Playwright's)")

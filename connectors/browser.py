@@ -11,13 +11,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from casework.browser_location import (
+    BROWSER_PATH_ENV,
+    BrowserPathError,
+    configured_or_system_browser,
+)
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
-
-BROWSER_PATH_ENV = "CASEWORK_BROWSER_PATH"
-
-# The real binary first: /usr/bin/chromium is a shell wrapper that starts slower and warns.
-DEBIAN_CHROMIUM = (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium"))
 
 QUIET_FLAGS = (
     "--disable-gpu",
@@ -53,18 +54,11 @@ def find_browser_executable() -> Path | None:
     Raises when ``CASEWORK_BROWSER_PATH`` names a file that does not exist: a setting that is
     silently ignored would hide a broken installation.
     """
-    configured = os.environ.get(BROWSER_PATH_ENV, "").strip()
-    if configured:
-        path = Path(configured).expanduser()
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise BrowserNotFoundError(
-                f"{BROWSER_PATH_ENV}={configured} is not an executable file. {INSTALL_HINT}"
-            )
-        return path
-    for candidate in DEBIAN_CHROMIUM:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    try:
+        found = configured_or_system_browser()
+    except BrowserPathError as exc:
+        raise BrowserNotFoundError(f"{exc}. {INSTALL_HINT}") from None
+    return found[0] if found else None
 
 
 def _playwright_download(playwright: Playwright) -> Path | None:
