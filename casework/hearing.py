@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from casework import audit, ledger
+from casework import audit, ledger, letters
 from casework.case import Case
 from casework.db.models import HearingWakeup, PartyHearing, SignoffTask
 from casework.db.session import reading, transaction
@@ -116,14 +116,7 @@ class HearingOutcome(BaseModel):
 
 
 def with_notice(text: str) -> str:
-    body = text.rstrip()
-    return body if HEARING_AI_NOTICE in body else f"{body}\n\n{HEARING_AI_NOTICE}\n"
-
-
-def off_weekend(day: date) -> date:
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+    return letters.with_notice(text, HEARING_AI_NOTICE)
 
 
 def deadline_instant(day: date) -> datetime:
@@ -182,7 +175,7 @@ def _insert(robot: CaseworkFlow, case: Case, decision_step: str, decided: Hearin
     decision_policy = policy.step(decision_step)
     step_policy = hearing_step_policy(decision_policy)
     reply_days = decided.reply_days or decision_policy.hearing_reply_days
-    deadline = off_weekend((now + timedelta(days=reply_days)).date())
+    deadline = letters.off_weekend((now + timedelta(days=reply_days)).date())
     triggering = facts_to_put(facts)
     started = datetime.now(UTC)
     text = draft(HearingDraft(decision_step=decision_step, facts=triggering,
@@ -324,7 +317,7 @@ def _final_text(task_id: str, stored: StoredDecision | None) -> str:
 
 
 def _mark_sent(hearing: PartyHearing, text: str, now: datetime) -> None:
-    stated = off_weekend(max((now + timedelta(days=hearing.reply_days)).date(),
+    stated = letters.off_weekend(max((now + timedelta(days=hearing.reply_days)).date(),
                              _letter_deadline(hearing.signoff_task_id)))
     deadline = deadline_instant(stated)
     digest = hashlib.sha256(text.encode()).hexdigest()

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from casework import letters
+from casework.letters import off_weekend
+
 AI_NOTICE = (
     "Om dette brev: Brevet er forberedt med automatisk hjælp. Et it-system har gennemgået "
     "ansøgningens dokumenter og foreslået teksten, og en sagsbehandler har kontrolleret og "
@@ -27,16 +30,12 @@ def danish_date(day: date) -> str:
 
 def reply_deadline(today: date, reply_days: int) -> date:
     """``reply_days`` ahead; a deadline on a Saturday or Sunday moves to the Monday."""
-    deadline = today + timedelta(days=reply_days)
-    while deadline.weekday() >= 5:
-        deadline += timedelta(days=1)
-    return deadline
+    return off_weekend(today + timedelta(days=reply_days))
 
 
 def with_notice(text: str) -> str:
     """The text, with the automated-help notice appended unless it is already there."""
-    body = text.rstrip()
-    return body if AI_NOTICE in body else f"{body}\n\n{AI_NOTICE}\n"
+    return letters.with_notice(text, AI_NOTICE)
 
 
 def request_letter(*, case_id: str, case_title: str, application_title: str,
