@@ -10,9 +10,10 @@ changes (in the transaction of the step that noticed it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -75,5 +76,33 @@ def record_state(session: Session, *, flow: str, step: str, earned: bool,
     return changed
 
 
-def current_states(session: Session) -> dict[tuple[str, str], AutonomyState]:
-    return {(r.flow, r.step): r for r in session.scalars(select(AutonomyState))}
+@dataclass(frozen=True)
+class AutonomyRow:
+    """A step with earned autonomy: its current mode and the window it was measured on (for
+    the team lead's oversight page and the report's sheet)."""
+
+    flow: str
+    step: str
+    earned: bool
+    decisions: int
+    kept: int
+    min_agreement: float
+    window: int
+    changed_at: datetime
+
+    @property
+    def agreement_rate(self) -> float:
+        return self.kept / self.decisions if self.decisions else 0.0
+
+
+def autonomy_rows(db: Session | Connection, flow: str | None = None) -> list[AutonomyRow]:
+    """Every step with earned autonomy that has run (per step, so not by department)."""
+    a = AutonomyState.__table__.c
+    query = select(a.flow, a.step, a.earned, a.decisions, a.kept, a.min_agreement, a.window,
+                   a.changed_at).order_by(a.flow, a.step)
+    if flow is not None:
+        query = query.where(a.flow == flow)
+    return [AutonomyRow(flow=r.flow, step=r.step, earned=bool(r.earned),
+                        decisions=int(r.decisions), kept=int(r.kept),
+                        min_agreement=float(r.min_agreement), window=int(r.window),
+                        changed_at=r.changed_at) for r in db.execute(query)]

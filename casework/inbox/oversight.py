@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from casework.db.models import AutonomyState, LedgerEntry, SignoffTask
+from casework.autonomy import AutonomyRow, autonomy_rows
+from casework.db.models import LedgerEntry, SignoffTask
 from casework.inbox.identity import User
 
 
@@ -31,31 +32,9 @@ class StepOversight:
         return self.approved / self.decisions if self.decisions else 0.0
 
 
-@dataclass(frozen=True)
-class EarnedAutonomyRow:
-    """A step with earned autonomy: its current mode and the window it was measured on."""
-
-    flow: str
-    step: str
-    earned: bool
-    decisions: int
-    kept: int
-    min_agreement: float
-    window: int
-    changed_at: str
-
-    @property
-    def agreement_rate(self) -> float:
-        return self.kept / self.decisions if self.decisions else 0.0
-
-
-def earned_autonomy(session: Session) -> list[EarnedAutonomyRow]:
+def earned_autonomy(session: Session) -> list[AutonomyRow]:
     """Every step with earned autonomy that has run (autonomy is per step, not per team)."""
-    rows = session.scalars(select(AutonomyState).order_by(AutonomyState.flow, AutonomyState.step))
-    return [EarnedAutonomyRow(flow=r.flow, step=r.step, earned=r.earned, decisions=r.decisions,
-                              kept=r.kept, min_agreement=r.min_agreement, window=r.window,
-                              changed_at=r.changed_at.isoformat(timespec="minutes"))
-            for r in rows]
+    return autonomy_rows(session)
 
 
 def step_oversight(session: Session, user: User, fast_seconds: float) -> list[StepOversight]:

@@ -33,7 +33,9 @@ from sqlalchemy import Connection, Engine, case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from casework.db.models import AutonomyState, LedgerEntry
+from casework import autonomy
+from casework.autonomy import AutonomyRow
+from casework.db.models import LedgerEntry
 from casework.report.request import ReportError, ReportRequest
 
 LEDGER = LedgerEntry.__table__
@@ -198,31 +200,9 @@ class Aggregates:
     autonomy: list[AutonomyRow] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class AutonomyRow:
-    """A step with earned autonomy: its mode when the report was made and the numbers."""
-
-    flow: str
-    step: str
-    earned: bool
-    decisions: int
-    kept: int
-    min_agreement: float
-    window: int
-    changed_at: datetime
-
-
 def autonomy_rows(conn: Connection, request: ReportRequest) -> list[AutonomyRow]:
     """Current earned-autonomy states (per step, so not filtered by department)."""
-    a = AutonomyState.__table__.c
-    query = select(a.flow, a.step, a.earned, a.decisions, a.kept, a.min_agreement, a.window,
-                   a.changed_at).order_by(a.flow, a.step)
-    if request.flow is not None:
-        query = query.where(a.flow == request.flow)
-    return [AutonomyRow(flow=r.flow, step=r.step, earned=bool(r.earned),
-                        decisions=int(r.decisions), kept=int(r.kept),
-                        min_agreement=float(r.min_agreement), window=int(r.window),
-                        changed_at=r.changed_at) for r in conn.execute(query)]
+    return autonomy.autonomy_rows(conn, request.flow)
 
 
 def _month_index(months: list[tuple[str, datetime, datetime]]) -> Any:
