@@ -69,6 +69,8 @@ class StepRecord(BaseModel):
     error: str | None = None
     started_at: datetime
     finished_at: datetime | None = None
+    work_item_id: str | None = None  # the work item the step ran for (None: a plain flow)
+    item_call: int | None = None  # which call of the step within that item
 
 
 def step_values(record: StepRecord) -> dict[str, Any]:

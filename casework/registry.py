@@ -14,16 +14,21 @@ from casework.policy.hearing import PARTY_HEARING_STEP
 
 _FLOW_STEPS: dict[str, dict[str, str]] = {}  # flow name -> {step name: step kind}
 _FLOW_MODULES: dict[str, str] = {}  # flow name -> module that defines it
+_ACT_STEPS: dict[str, set[str]] = {}  # flow name -> steps that act on outside systems
 
 
 RESERVED_STEPS = frozenset({PARTY_HEARING_STEP})  # inserted by the runtime (casework.hearing)
 
 
-def register_step(flow: str, step: str, kind: str) -> None:
+def register_step(flow: str, step: str, kind: str, *, effect: bool = False) -> None:
     if step in RESERVED_STEPS:
         raise ValueError(f"flow {flow!r}: step name {step!r} is reserved for the step the "
                          "runtime inserts; choose another name")
     _FLOW_STEPS.setdefault(flow, {})[step] = kind
+    if effect:
+        _ACT_STEPS.setdefault(flow, set()).add(step)
+    else:
+        _ACT_STEPS.get(flow, set()).discard(step)
     _FLOW_MODULES.setdefault(flow, _caller_module())
 
 
@@ -35,6 +40,15 @@ def register_flow(flow: str, module: str | None = None) -> None:
 
 def _caller_module() -> str:
     return str(sys._getframe(2).f_globals.get("__name__", ""))
+
+
+def act_steps(flow: str) -> frozenset[str]:
+    """The steps of ``flow`` declared with ``@robot.act`` (they change outside systems)."""
+    return frozenset(_ACT_STEPS.get(flow, ()))
+
+
+def flow_module(flow: str) -> str | None:
+    return _FLOW_MODULES.get(flow)
 
 
 def flow_steps() -> dict[str, dict[str, str]]:

@@ -41,13 +41,15 @@ from prefect import task as prefect_task
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from sqlalchemy.exc import IntegrityError
 
 from casework import audit, autonomy, ledger, registry
 from casework.case import Case
 from casework.db import migrate
 from casework.db.models import PolicyVersion, SignoffTask
 from casework.db.session import get_engine, reading, transaction
+from casework.items.memo import CurrentItem, StoredStep, current_item, load_finished, store_step
 from casework.ledger import Mode, Outcome, StepRecord
 from casework.policy.engine import route
 from casework.policy.errors import PolicyError
@@ -56,7 +58,7 @@ from casework.policy.loader import Policy, check_against_flow, load_policy, poli
 from casework.privacy import install_log_masking
 from casework.settings import get_settings
 from casework.signoff.decisions import SignoffInput, mark_consumed, stored_decision
-from casework.signoff.tasks import create_signoff_task
+from casework.signoff.tasks import create_signoff_task, to_jsonable
 from casework.stop_switch import stop_reason
 
 if TYPE_CHECKING:
@@ -82,7 +84,22 @@ class StepOutcome(BaseModel, Generic[T]):
 
 
 class NotApproved(RuntimeError):
-    """Raised when a flow uses the value of work that nobody approved."""
+    """Raised when a flow uses the value of work that nobody approved, or calls an act step
+    with work that is not approved or allowed."""
+
+
+class ItemParked(Exception):  # noqa: N818 - control flow, not an error
+    """Inside a work item: the step's work waits for a caseworker. The item is parked and the
+    flow run goes on with its other items; the decision makes the item ready again."""
+
+    def __init__(self, task_id: str, step: str) -> None:
+        super().__init__(f"step {step!r} awaits sign-off (task {task_id})")
+        self.task_id, self.step = task_id, step
+
+
+class ItemDeferred(Exception):  # noqa: N818 - control flow, not an error
+    """Inside a work item: an act step may not act now (the flow's stop switch is on and no
+    person approved its input). The item is put back and tried again later."""
 
 
 class Decision(BaseModel, Generic[T]):
@@ -103,6 +120,13 @@ class Decision(BaseModel, Generic[T]):
         shadow mode) a person did the step and ``value`` is their answer."""
         return self.status in ledger.WORK_USED or self.status is Outcome.DONE_BY_PERSON
 
+    def or_stop(self) -> Decision[T]:
+        """This decision, if the flow may go on with it; otherwise end the work item here
+        (rejected, or left to a person). Inside a work item only."""
+        if self.proceed:
+            return self
+        raise ItemStopped(self)
+
     @property
     def value(self) -> T:
         if not self.proceed:
@@ -111,6 +135,14 @@ class Decision(BaseModel, Generic[T]):
                 "its result may not be used"
             )
         return self.value_  # type: ignore[return-value]
+
+
+class ItemStopped(Exception):  # noqa: N818 - control flow, not an error
+    """A work item ends early: its work was rejected, or a step is left to a person."""
+
+    def __init__(self, decision: Decision[Any]) -> None:
+        super().__init__(f"step {decision.step!r} is {decision.status.value}")
+        self.decision = decision
 
 
 def require_signoff(outcome: StepOutcome[T], *, wait: str | None = None) -> Decision[T]:
@@ -135,6 +167,9 @@ def require_signoff(outcome: StepOutcome[T], *, wait: str | None = None) -> Deci
         return Decision(status=Outcome.AWAITING_SIGNOFF, **common)
 
     stored = stored_decision(task_id)
+    if stored is None and current_item() is not None:
+        # A work item never holds its run: it is parked, the run goes on with the others.
+        raise ItemParked(task_id, outcome.step)
     if stored is None:
         strategy = wait or get_settings().signoff_wait
         if strategy != "record":
@@ -259,7 +294,7 @@ class CaseworkFlow:
                 return self._cached[1]
             policy = load_policy(path)
             problems = check_against_flow(policy, registry.flow_steps().get(self.name, {}),
-                                          True)
+                                          True, acts=registry.act_steps(self.name))
             if problems:
                 raise PolicyError(problems)
             self._cached = (stamp, policy)
@@ -290,22 +325,44 @@ class CaseworkFlow:
     def step(
         self, name: str | None = None, *, kind: str = "preparatory", **task_options: Any
     ) -> Callable[[Callable[..., T]], Callable[..., StepOutcome[T]]]:
-        """Make ``fn(case, ...)`` a governed Prefect task named after the step."""
+        """Make ``fn(case, ...)`` a governed step that *prepares*: it reads and suggests, and
+        the policy decides whether its result is used as it is or waits for a caseworker.
+        It must not change outside systems (that is an ``act`` step's job)."""
+        return self._decorator(name, kind, task_options, effect=False)
 
+    def act(
+        self, name: str | None = None, *, kind: str = "preparatory", **task_options: Any
+    ) -> Callable[[Callable[..., T]], Callable[..., StepOutcome[T]]]:
+        """Make ``fn(case, decision, ...)`` a governed step that *acts* on outside systems
+        (files, journalises, sends) with work that is approved or allowed.
+
+        It takes at least one ``Decision`` and refuses to run unless every one it is given may
+        proceed (autonomous by policy, or approved/amended by a caseworker): nothing touches an
+        outside system before that. Its policy mode is ``autonomous`` or ``manual``; sign-off
+        belongs to the step that prepared its input.
+        """
+        return self._decorator(name, kind, task_options, effect=True)
+
+    def _decorator(self, name: str | None, kind: str, task_options: dict[str, Any], *,
+                   effect: bool) -> Callable[[Callable[..., T]], Callable[..., StepOutcome[T]]]:
         def decorate(fn: Callable[..., T]) -> Callable[..., StepOutcome[T]]:
             step_name = name or fn.__name__
             params = list(inspect.signature(fn).parameters)
             if not params:
                 raise TypeError(f"step {step_name!r}: first parameter must be the Case")
-            registry.register_step(self.name, step_name, kind)
-            governed = self._governed(fn, step_name, kind)
+            if effect and not _takes_decision(fn):
+                raise TypeError(f"act step {step_name!r} must take the approved Decision it "
+                                "acts on (a parameter annotated Decision[...])")
+            registry.register_step(self.name, step_name, kind, effect=effect)
+            governed = self._governed(fn, step_name, kind, effect=effect)
             options: dict[str, Any] = {"name": step_name}
             if get_settings().signoff_wait == "suspend":
                 # A suspended run restarts from the top; persisted results bring finished
                 # steps back from cache instead of running (and recording) them twice.
                 options["persist_result"] = True
             options.update(task_options)
-            return prefect_task(**options)(governed)
+            task = prefect_task(**options)(governed)
+            return _ItemAwareStep(task, governed)  # type: ignore[return-value]
 
         return decorate
 
@@ -334,6 +391,34 @@ class CaseworkFlow:
 
         return decorate
 
+    # -- work items -------------------------------------------------------------------------
+    def add_items(self, items: Iterable[Any]) -> Any:
+        """Add work items (``casework.items.queue.NewItem``) to this flow's queue; the same key
+        twice adds nothing. Returns ``Added`` (the item ids, which are new)."""
+        from casework.items import queue
+
+        return queue.add(self.name, items)
+
+    def process(self, handler: Callable[..., Any], *, item_ids: list[str] | None = None,
+                limit: int | None = None, max_concurrency: int | None = None) -> Any:
+        """Run ``handler(payload)`` for each claimable work item of this flow, several at once.
+
+        Call it inside the flow. A step that finished for an item is never run again for it
+        (its stored result is handed back); work that waits for sign-off parks its item and the
+        others go on; ``Decision.or_stop()`` ends an item early; an exception fails the item
+        (retried later, then handed to a person). Returns ``ItemsReport``.
+        """
+        from casework.items.processing import process_items
+
+        return process_items(self, handler, flow_run_id=_current_flow_run_id(),
+                             item_ids=item_ids, limit=limit, max_concurrency=max_concurrency)
+
+    def default_department(self) -> str | None:
+        try:
+            return self.policy().model.department
+        except Exception:  # noqa: BLE001 - a department is a courtesy here, never required
+            return None
+
     # -- party hearing ------------------------------------------------------------------------
     def party_hearing(
         self, case: Case, *, decision_step: str, facts: Iterable[GatheredFact],
@@ -356,14 +441,29 @@ class CaseworkFlow:
                                  draft=draft, send=send, wait=wait, now=now)
 
     # -- the governed step ------------------------------------------------------------------
-    def _governed(self, fn: Callable[..., T], step_name: str, kind: str) -> Callable[..., Any]:
+    def _governed(self, fn: Callable[..., T], step_name: str, kind: str, *,
+                  effect: bool = False) -> Callable[..., Any]:
+        result_type = _result_adapter(fn)
+
         @functools.wraps(fn)
         def run_step(case: Case, *args: Any, **kwargs: Any) -> StepOutcome[T]:
             if not isinstance(case, Case):
                 raise TypeError(f"step {step_name!r}: first argument must be a Case, "
                                 f"got {type(case).__name__}")
-            flow_run_id, task_run_id = _current_run_ids()
-            step_run_id = self._step_run_id(flow_run_id, task_run_id, step_name, case.ref)
+            if effect:
+                _check_approved(self.name, step_name, args, kwargs)
+            item = current_item()
+            call: int | None = None
+            if item is not None:
+                item.case_ref = case.ref
+                flow_run_id = item.flow_run_id
+                step_run_id, call = item.next_call(step_name)
+                stored = item.finished.get(step_run_id)
+                if stored is not None:  # finished in an earlier run of this item
+                    return self._replay(stored, case, result_type)
+            else:
+                flow_run_id, task_run_id = _current_run_ids()
+                step_run_id = self._step_run_id(flow_run_id, task_run_id, step_name, case.ref)
             policy = self._policy_for_run(flow_run_id)
             step_policy = policy.step(step_name)
             started = _now()
@@ -373,14 +473,21 @@ class CaseworkFlow:
                 "policy_hash": policy.hash, "baseline_minutes": step_policy.manual_minutes,
                 "department": case.department or policy.model.department,
                 "kle_subject": case.kle, "started_at": started,
+                "work_item_id": item.id if item else None, "item_call": call,
             }
             if step_policy.mode == "manual":
-                self._write(StepRecord(**base, mode=Mode.MANUAL, outcome=Outcome.MANUAL,
-                                       robot_seconds=0.0, reasons=["policy mode is manual"],
-                                       finished_at=started))
+                record = StepRecord(**base, mode=Mode.MANUAL, outcome=Outcome.MANUAL,
+                                    robot_seconds=0.0, reasons=["policy mode is manual"],
+                                    finished_at=started)
+                self._commit(record, item, call, None, None)
                 return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref,
                                    mode=Mode.MANUAL, reasons=["policy mode is manual"],
                                    ledger_id=step_run_id)
+            if effect:
+                held = stop_reason(self.name)
+                if held and not _approved_by_person(args, kwargs):
+                    raise (ItemDeferred if item is not None else NotApproved)(
+                        f"act step {step_name!r} of flow {self.name!r} is held: {held}")
 
             t0 = time.perf_counter()
             try:
@@ -395,15 +502,20 @@ class CaseworkFlow:
 
             result_facts = _result_facts(result)
             agreement = None
-            if step_policy.earns_autonomy and step_policy.autonomy is not None:
-                with reading() as session:
-                    agreement = autonomy.agreement_stats(session, self.name, step_name,
-                                                         step_policy.autonomy.window)
-            decided = route(policy, step_name, {"case": case.facts(), "result": result_facts,
-                                                "confidence": result_facts.get("confidence")},
-                            force_signoff=stop_reason(self.name), agreement=agreement,
-                            audit_draw=random.random())
-            mode = Mode(decided.mode)
+            if effect:
+                # The approval was given to its input; the act itself is not routed again.
+                mode, reasons, earned = Mode.AUTONOMOUS, ["acts on approved or allowed work"], None
+            else:
+                if step_policy.earns_autonomy and step_policy.autonomy is not None:
+                    with reading() as session:
+                        agreement = autonomy.agreement_stats(session, self.name, step_name,
+                                                             step_policy.autonomy.window)
+                decided = route(policy, step_name,
+                                {"case": case.facts(), "result": result_facts,
+                                 "confidence": result_facts.get("confidence")},
+                                force_signoff=stop_reason(self.name), agreement=agreement,
+                                audit_draw=random.random())
+                mode, reasons, earned = Mode(decided.mode), decided.reasons, decided.earned
             if mode is Mode.AUTONOMOUS and not base["kle_subject"]:
                 base["kle_subject"] = _kle_of(result_facts)
             record = StepRecord(
@@ -411,52 +523,107 @@ class CaseworkFlow:
                 outcome=Outcome.COMPLETED if mode is Mode.AUTONOMOUS else (
                     Outcome.AWAITING_SIGNOFF if mode in (Mode.SIGNOFF, Mode.SHADOW)
                     else Outcome.MANUAL),
-                robot_seconds=robot_seconds, reasons=decided.reasons, finished_at=_now(),
+                robot_seconds=robot_seconds, reasons=reasons, finished_at=_now(),
             )
             task_id = None
-            with transaction() as session:
-                earlier = ledger.finished_row(session, step_run_id)
-                if earlier is not None:
-                    # This flow run is running again (after a crash): the step finished in the
-                    # earlier attempt. Its row, routing and sign-off task stand; nothing is
-                    # counted twice.
-                    mode = Mode(earlier.mode)
-                    task_id = step_run_id if mode in (Mode.SIGNOFF, Mode.SHADOW) else None
-                    self._audit_repeat(session, record)
-                    return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref,
-                                       mode=mode,
-                                       result=result if mode is not Mode.MANUAL else None,
-                                       reasons=list(earlier.reasons or []),
-                                       ledger_id=step_run_id, signoff_task_id=task_id)
-                ledger.record_step(session, record)
-                if decided.earned is not None and agreement is not None:
-                    assert step_policy.autonomy is not None
-                    autonomy.record_state(session, flow=self.name, step=step_name,
-                                          earned=decided.earned, stats=agreement,
-                                          autonomy=step_policy.autonomy)
-                if mode in (Mode.SIGNOFF, Mode.SHADOW):
-                    # Shadow: the person does the step in the inbox without seeing the robot's
-                    # answer; the task keeps it to compare.
-                    task = create_signoff_task(
-                        session, ledger_entry_id=step_run_id, flow=self.name,
-                        flow_run_id=flow_run_id, step=step_name, case_ref=case.ref,
-                        department=record.department, roles=list(step_policy.signoff_by.roles),
-                        departments=list(step_policy.signoff_by.departments),
-                        suggestion=result, reasons=decided.reasons,
-                        case_summary=case.summary, deadline_hours=step_policy.deadline_hours,
-                        policy_hash=policy.hash, four_eyes=step_policy.four_eyes,
-                        on_overdue=step_policy.on_overdue,
-                        kind="shadow" if mode is Mode.SHADOW else "signoff",
-                    )
-                    task_id = task.id
-                self._audit_step(session, record)
+            try:
+                with transaction() as session:
+                    earlier = ledger.finished_row(session, step_run_id)
+                    if earlier is not None and item is None:
+                        # This flow run is running again (after a crash): the step finished in
+                        # the earlier attempt. Its row, routing and sign-off task stand;
+                        # nothing is counted twice.
+                        mode = Mode(earlier.mode)
+                        task_id = step_run_id if mode in (Mode.SIGNOFF, Mode.SHADOW) else None
+                        self._audit_repeat(session, record)
+                        return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref,
+                                           mode=mode,
+                                           result=result if mode is not Mode.MANUAL else None,
+                                           reasons=list(earlier.reasons or []),
+                                           ledger_id=step_run_id, signoff_task_id=task_id)
+                    if earlier is not None:
+                        raise IntegrityError("step already recorded for this item", None,
+                                             Exception("duplicate"))
+                    ledger.record_step(session, record)
+                    if earned is not None and agreement is not None:
+                        assert step_policy.autonomy is not None
+                        autonomy.record_state(session, flow=self.name, step=step_name,
+                                              earned=earned, stats=agreement,
+                                              autonomy=step_policy.autonomy)
+                    if mode in (Mode.SIGNOFF, Mode.SHADOW):
+                        # Shadow: the person does the step in the inbox without seeing the
+                        # robot's answer; the task keeps it to compare.
+                        task = create_signoff_task(
+                            session, ledger_entry_id=step_run_id, flow=self.name,
+                            flow_run_id=flow_run_id, step=step_name, case_ref=case.ref,
+                            department=record.department,
+                            roles=list(step_policy.signoff_by.roles),
+                            departments=list(step_policy.signoff_by.departments),
+                            suggestion=result, reasons=reasons,
+                            case_summary=case.summary, deadline_hours=step_policy.deadline_hours,
+                            policy_hash=policy.hash, four_eyes=step_policy.four_eyes,
+                            on_overdue=step_policy.on_overdue,
+                            kind="shadow" if mode is Mode.SHADOW else "signoff",
+                        )
+                        task_id = task.id
+                        if item is not None:
+                            task.payload = {**(task.payload or {}), "work_item_id": item.id}
+                    if item is not None and call is not None:
+                        store_step(session, item, run_id=step_run_id, step=step_name, call=call,
+                                   mode=mode.value, reasons=list(reasons),
+                                   result=_jsonable(result_type, result), signoff_task_id=task_id)
+                    self._audit_step(session, record)
+            except IntegrityError:
+                if item is None:
+                    raise
+                # Another worker finished this step of the item first (its lease ran out while
+                # this one worked): its row stands, and its result is the one handed on.
+                again = load_finished(item.id).get(step_run_id)
+                if again is None:
+                    raise
+                item.finished[step_run_id] = again
+                self._audit_repeat_item(record)
+                return self._replay(again, case, result_type)
             return StepOutcome(flow=self.name, step=step_name, case_ref=case.ref, mode=mode,
                                result=result if mode is not Mode.MANUAL else None,
-                               reasons=decided.reasons, ledger_id=step_run_id,
+                               reasons=reasons, ledger_id=step_run_id,
                                signoff_task_id=task_id)
 
         _adopt_signature(run_step, fn)
         return run_step
+
+    def _replay(self, stored: StoredStep, case: Case, result_type: TypeAdapter[Any] | None,
+                ) -> StepOutcome[Any]:
+        """A step that finished in an earlier run of the item: its stored routing and result."""
+        result = stored.result
+        if result is not None and result_type is not None:
+            result = result_type.validate_python(result)
+        return StepOutcome(flow=self.name, step=stored.step, case_ref=case.ref,
+                           mode=Mode(stored.mode), result=result, reasons=stored.reasons,
+                           ledger_id=stored.id, signoff_task_id=stored.signoff_task_id)
+
+    def _commit(self, record: StepRecord, item: CurrentItem | None, call: int | None,
+                result: Any, task_id: str | None) -> None:
+        """Write a step's row (and, inside an item, that the step finished)."""
+        if item is None or call is None:
+            self._write(record)
+            return
+        try:
+            with transaction() as session:
+                ledger.record_step(session, record)
+                store_step(session, item, run_id=record.id, step=record.step, call=call,
+                           mode=record.mode.value, reasons=list(record.reasons), result=result,
+                           signoff_task_id=task_id)
+                self._audit_step(session, record)
+        except IntegrityError:
+            again = load_finished(item.id).get(record.id)
+            if again is None:
+                raise
+            item.finished[record.id] = again
+
+    def _audit_repeat_item(self, record: StepRecord) -> None:
+        with transaction() as session:
+            self._audit_repeat(session, record)
 
     def _step_run_id(self, flow_run_id: str, task_run_id: str, step: str, case_ref: str
                      ) -> str:
@@ -503,6 +670,76 @@ class CaseworkFlow:
                      "policy_hash": record.policy_hash, "flow_run_id": record.flow_run_id,
                      "ledger_id": record.id, "error": record.error},
         )
+
+
+class _ItemAwareStep:
+    """A governed step: a Prefect task when called in a plain flow; inside a work item a plain
+    governed call (the item is the unit Prefect sees; its steps are in our ledger)."""
+
+    def __init__(self, task: Any, governed: Callable[..., Any]) -> None:
+        self._task, self._governed = task, governed
+        functools.update_wrapper(self, governed)  # type: ignore[arg-type]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if current_item() is not None:
+            return self._governed(*args, **kwargs)
+        return self._task(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._task, name)
+
+
+def _decisions_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Decision[Any]]:
+    return [a for a in (*args, *kwargs.values()) if isinstance(a, Decision)]
+
+
+def _takes_decision(fn: Callable[..., Any]) -> bool:
+    signature = inspect.signature(fn, eval_str=True)
+    for p in signature.parameters.values():
+        annotation = p.annotation
+        origin = getattr(annotation, "__pydantic_generic_metadata__", {}).get("origin")
+        if annotation is Decision or origin is Decision:
+            return True
+    return False
+
+
+def _check_approved(flow: str, step: str, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> None:
+    """An act step runs only on work that may proceed: refuse anything else, loudly."""
+    decisions = _decisions_in(args, kwargs)
+    if not decisions:
+        raise NotApproved(f"act step {step!r} of flow {flow!r} was called without the Decision "
+                          "it acts on")
+    for decision in decisions:
+        if not decision.proceed:
+            raise NotApproved(
+                f"act step {step!r} of flow {flow!r} refused: the work of step "
+                f"{decision.step!r} for case {decision.case_ref} is {decision.status.value}, "
+                "not approved or allowed")
+
+
+def _approved_by_person(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    return any(d.status in (Outcome.APPROVED, Outcome.AMENDED, Outcome.DONE_BY_PERSON)
+               for d in _decisions_in(args, kwargs))
+
+
+def _result_adapter(fn: Callable[..., Any]) -> TypeAdapter[Any] | None:
+    """How to store a step's result as JSON and read it back, from its return annotation."""
+    annotation = inspect.signature(fn, eval_str=True).return_annotation
+    if annotation is inspect.Signature.empty:
+        return None
+    try:
+        return TypeAdapter(annotation)
+    except Exception:  # noqa: BLE001 - a type pydantic cannot handle is stored as given
+        return None
+
+
+def _jsonable(adapter: TypeAdapter[Any] | None, value: Any) -> Any:
+    if value is None:
+        return None
+    if adapter is not None:
+        return adapter.dump_python(value, mode="json")
+    return to_jsonable(value)
 
 
 def _adopt_signature(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:

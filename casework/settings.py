@@ -50,6 +50,31 @@ class Settings(BaseSettings):
         description="Refuse to run a flow whose policy file is not the version activated with "
         "'casework policy activate' (which runs its scenarios first). Turn on in production.",
     )
+    max_concurrency: int = Field(
+        default=4, ge=1, le=64,
+        description="Work items one flow run processes at the same time (threads).",
+    )
+    flow_concurrency: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-flow override of max_concurrency, JSON: {"journal_placement": 2}.',
+    )
+    item_lease_seconds: float = Field(
+        default=300.0, gt=0,
+        description="How long a worker holds a work item before another may take it over "
+        "(renewed while the item is processed; a crashed worker's lease runs out).",
+    )
+    item_max_attempts: int = Field(
+        default=3, ge=1, description="Failed attempts before a work item goes to a person.",
+    )
+    item_retry_seconds: float = Field(
+        default=30.0, ge=0,
+        description="Wait before a failed work item is tried again; doubles per attempt.",
+    )
+    item_task_runs: bool = Field(
+        default=True,
+        description="Show each work item as a Prefect task run (named by flow and case "
+        "pseudonym). Off: only the flow run is orchestrated, which is faster for big batches.",
+    )
     retention_days: int = Field(
         default=183,
         description="Days after a decision before `casework retention apply` erases the "

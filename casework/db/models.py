@@ -48,8 +48,14 @@ class LedgerEntry(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Added in migration 0009 (work items): the item this step ran for and which call of the
+    # step it was within the item. Unique together with ``step``: a step is credited once per
+    # item, whatever runs again.
+    work_item_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    item_call: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
+        Index("ux_ledger_item_step", "work_item_id", "step", "item_call", unique=True),
         Index("ix_ledger_started_at", "started_at"),
         Index("ix_ledger_flow_step", "flow", "step"),
         Index("ix_ledger_department_started", "department", "started_at"),
@@ -271,6 +277,72 @@ class AutonomyState(Base):
     window: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- work items
+# Added in migration 0009: the case as the unit of work (casework/items/).
+
+
+class WorkItem(Base):
+    """One letter, application or case for one flow. ``key`` comes from the source (a
+    Message-ID, a case id plus its documents' digests): adding the same key twice adds nothing.
+    ``payload`` may hold personal data; it lives here, never in Prefect, and retention erases it.
+    ``state``: new | in_progress | awaiting_signoff | ready | done | failed | manual."""
+
+    __tablename__ = "work_items"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    case_ref: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    parked_task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                              nullable=True)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_flow_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # The pass of a flow run that last claimed it: one pass takes an item at most once.
+    claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    payload_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                               nullable=True)
+
+    __table_args__ = (
+        Index("ux_work_items_flow_key", "flow", "key", unique=True),
+        Index("ix_work_items_claim", "flow", "state", "created_at"),
+        Index("ix_work_items_parked_task", "parked_task_id"),
+    )
+
+
+class ItemStep(Base):
+    """A step that finished for a work item: its routing and typed result (JSON), handed back
+    on every later run of the item instead of running the step again. One row per (item, step,
+    call); the ledger row has the same id."""
+
+    __tablename__ = "item_steps"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    work_item_id: Mapped[str] = mapped_column(String(36), ForeignKey("work_items.id"))
+    step: Mapped[str] = mapped_column(String(100))
+    call: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    signoff_task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ux_item_steps_item_step_call", "work_item_id", "step", "call", unique=True),
+    )
 
 
 # --------------------------------------------------------------------------- party hearing

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from casework.policy.effects_lint import effect_problems
 from casework.policy.errors import PolicyError, PolicyProblem
 from casework.policy.loader import (
     check_against_flow,
@@ -28,7 +29,7 @@ from casework.policy.loader import (
     readiness_problems,
 )
 from casework.policy.scenarios import run_scenarios
-from casework.registry import FlowImportError, discover_flows
+from casework.registry import FlowImportError, act_steps, discover_flows
 from casework.settings import get_settings
 
 
@@ -127,7 +128,9 @@ def check(
                     registry.get(policy.flow, {}),
                     policy.flow in registry,
                     flows_label=flows_label,
+                    acts=act_steps(policy.flow),
                 )
+                problems += effect_problems(policy.flow)
                 problems.sort(key=lambda problem: problem.line or 0)
             if not problems:
                 steps = _plural(len(policy.model.steps), "step")

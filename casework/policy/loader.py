@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,8 +230,10 @@ def check_against_flow(
     flow_known: bool,
     *,
     flows_label: str = "flows/",
+    acts: Collection[str] = (),
 ) -> list[PolicyProblem]:
-    """Compare a policy with the steps (name -> kind) its flow's code registered."""
+    """Compare a policy with the steps (name -> kind) its flow's code registered; ``acts`` are
+    the steps that change outside systems (``@robot.act``)."""
     shown = display_path(policy.path)
     flow = policy.flow
     if not flow_known:
@@ -269,6 +271,16 @@ def check_against_flow(
                     f"whose code declares step '{name}' as '{steps[name]}'",
                 )
             )
+    for name in acts:
+        step_policy = policy.model.steps.get(name)
+        where = f"steps.{name}"
+        if step_policy is not None and (step_policy.mode in ("signoff", "shadow")
+                                        or step_policy.signoff_when):
+            problems.append(PolicyProblem(
+                shown, policy.lines.get(f"{where}.mode") or policy.lines.get(where), where,
+                f"step '{name}' acts on outside systems with work already approved or allowed; "
+                "it cannot wait for sign-off itself (it would act first): put the sign-off on "
+                "the step that prepares its input and give this step mode autonomous or manual"))
     for name in steps:
         if name not in policy.model.steps:
             problems.append(
