@@ -42,12 +42,13 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from pydantic import BaseModel, ConfigDict, TypeAdapter
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from casework import audit, autonomy, ledger, registry
 from casework.case import Case
 from casework.db import migrate
-from casework.db.models import PolicyVersion, SignoffTask
+from casework.db.models import LedgerEntry, PolicyVersion, SignoffTask
 from casework.db.session import get_engine, reading, transaction
 from casework.items.memo import CurrentItem, StoredStep, current_item, load_finished, store_step
 from casework.ledger import Mode, Outcome, StepRecord
@@ -190,7 +191,20 @@ def require_signoff(outcome: StepOutcome[T], *, wait: str | None = None) -> Deci
         value = _amended(outcome.result, stored.value)
     else:
         value = None
+    if value is not None:
+        _record_decided_subject(outcome.ledger_id, _kle_of(_result_facts(value)))
     return Decision(status=status, value_=value, **common)
+
+
+def _record_decided_subject(ledger_id: str, kle: str | None) -> None:
+    """The KLE subject a caseworker approved or chose goes on the step's ledger row, so reports
+    break savings down by the subject that was decided, not only by autonomous ones."""
+    if kle is None:
+        return
+    with transaction() as session:
+        session.execute(update(LedgerEntry).where(LedgerEntry.id == ledger_id,
+                                                  LedgerEntry.kle_subject.is_(None))
+                        .values(kle_subject=kle))
 
 
 def _amended(original: Any, value: dict[str, Any] | None) -> Any:

@@ -58,41 +58,58 @@ def run_intake_and_routing() -> None:
     from flows.routing import routing
 
     report = intake()
-    print(f"\n1. Intake: {len(report.results)} letters")
-    for r in report.results:
-        print(f"   {r.letter:<14} {r.status:<18} case {r.case_ref or '-'}"
-              f"{'  (new case)' if r.new_case else ''}{'  ' + r.error if r.error else ''}")
+    print(f"\n1. Intake: {len(report.rows)} letters to take in ({_counts(report)})")
+    for r in report.rows:
+        result = r.result or {}
+        print(f"   {r.item_id[:8]:<10} {r.outcome or r.state.value:<18} case {r.case_ref or '-'}"
+              f"{'  (new case)' if result.get('new_case') else ''}"
+              f"{'  ' + r.error if r.error else ''}")
     routed = routing()
-    print(f"\n2. Routing: {len(routed)} cases without a department")
-    for r in routed:
-        confidence = f"{r.confidence:.2f}" if r.confidence is not None else "-"
-        print(f"   {r.case_ref:<28} {r.status:<18} {r.department or '-':<16} "
-              f"confidence {confidence}")
+    print(f"\n2. Routing: {len(routed.rows)} cases to route ({_counts(routed)})")
+    for r in routed.rows:
+        result = r.result or {}
+        confidence = (f"{result['confidence']:.2f}" if result.get("confidence") is not None
+                      else "-")
+        print(f"   {r.case_ref or '-':<28} {r.outcome or r.state.value:<18} "
+              f"{result.get('department') or '-':<16} confidence {confidence}")
+
+
+def _counts(report) -> str:  # type: ignore[no-untyped-def]
+    """'3 done, 1 awaiting sign-off' — what a run did with its work items."""
+    names = {"done": "done", "awaiting_signoff": "awaiting sign-off", "failed": "failed",
+             "manual": "handed to a person", "ready": "held"}
+    counts = report.counts
+    return ", ".join(f"{n} {names.get(state, state)}" for state, n in counts.items()) or "none new"
 
 
 def run_journal_placement() -> None:
     from demo.systems import with_existing_cases
-    from flows.journal_placement import Letter, journal_placement
+    from flows.journal_placement import Letter, add_letters, journal_placement
 
     letters = [Letter.model_validate(json.loads(line))
                for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
-    results = journal_placement(with_existing_cases(letters))
-    print(f"\n3. Journal placement: {len(letters)} letters from {DATA.name}")
-    print(f"   {'letter':<8} {'case (pseudonymised)':<28} {'outcome':<18} KLE")
-    for r in results:
-        print(f"   {r.message_id:<8} {r.case_ref:<28} {r.status:<18} {r.kle or '-'}"
-              f"{'  ' + r.error if r.error else ''}")
+    added = add_letters(with_existing_cases(letters))
+    report = journal_placement()
+    print(f"\n3. Journal placement: {len(letters)} letters from {DATA.name}, "
+          f"{len(added.new)} new; this run: {_counts(report)}")
+    print(f"   {'item':<10} {'case (pseudonymised)':<28} {'outcome':<18} KLE")
+    for r in report.rows:
+        result = r.result or {}
+        print(f"   {r.item_id[:8]:<10} {r.case_ref or '-':<28} {r.outcome or r.state.value:<18} "
+              f"{result.get('kle') or '-'}{'  ' + r.error if r.error else ''}")
 
 
 def run_building_screening() -> None:
     from flows.building_screening import building_screening
 
-    results = building_screening()
-    print(f"\n4. Building screening: {len(results)} building applications")
-    for r in results:
-        missing = ", ".join(r.missing) if r.missing else "-"
-        print(f"   {r.case_ref:<28} {r.status:<20} {r.application_type or '-':<28} "
-              f"missing: {missing}")
+    report = building_screening()
+    print(f"\n4. Building screening: {len(report.rows)} building applications to screen "
+          f"({_counts(report)})")
+    for r in report.rows:
+        result = r.result or {}
+        missing = ", ".join(result.get("missing") or []) or "-"
+        print(f"   {r.case_ref or '-':<28} {r.outcome or r.state.value:<20} "
+              f"{result.get('application_type') or '-':<28} missing: {missing}")
 
 
 def print_totals(database_url: str, started: datetime) -> None:

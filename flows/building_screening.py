@@ -10,20 +10,26 @@ what each one is, compares that with the required list for the application type
   stored, as a ``draft_letter`` document with the caseworker's text. Nothing is ever sent.
 
 Asking for missing documents is procedural (it decides nothing about the application), so
-every step is preparatory. Filing uses idempotency keys derived from the case and its set of
-documents, and a re-run over the same set finds what was filed and files nothing twice.
+every step is preparatory. Each case, in the state of its documents, is a work item (key:
+case id and the documents' digests): a re-run over the same set is the same item and runs
+nothing again; new documents make a new item. Filing happens in act steps that take the
+approved or allowed work, with idempotency keys derived from the case and its documents.
 """
 
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import date
 
 from pydantic import BaseModel, Field
 
 from casework.case import Case
+from casework.items.keys import case_key
+from casework.items.processing import ItemsReport
+from casework.items.queue import Added, NewItem
 from casework.ledger import Outcome
-from casework.privacy import mask_cpr
+from casework.privacy import mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
 from connectors.case_system import CaseSystemClient
 from flows.building_requirements import (
@@ -190,10 +196,11 @@ def draft_request_letter(case: Case, application: ApplicationFile, screening: Sc
         reference=screening.reference, why=screening.why, sources=screening.sources)
 
 
-@robot.step(kind="preparatory")
+@robot.act(kind="preparatory")
 def file_draft_letter(case: Case, connection: CaseSystemConnection,
-                      letter: DraftLetter) -> Filed:
+                      decision: Decision[DraftLetter]) -> Filed:
     """Store the approved or amended letter on the case as a ``draft_letter`` document."""
+    letter = decision.value
     text = with_notice(letter.text)
     with connection.client() as client:
         doc = client.add_document(
@@ -204,15 +211,16 @@ def file_draft_letter(case: Case, connection: CaseSystemConnection,
     return Filed(what="draft_letter", document_id=doc.id, reference=letter.reference)
 
 
-@robot.step(kind="preparatory")
-def file_screening_note(case: Case, connection: CaseSystemConnection, screening: Screening,
-                        confirmed_by_caseworker: bool) -> Filed:
+@robot.act(kind="preparatory")
+def file_screening_note(case: Case, connection: CaseSystemConnection,
+                        decision: Decision[Screening]) -> Filed:
     """Record on the case that the application has every required document."""
+    screening = decision.value
     text = complete_note(
         application_title=screening.application_title or "byggeansøgning",
         present=[(c.title, c.evidence[0].detail if c.evidence else "") for c in screening.present],
         unsure_confirmed=[c.title for c in screening.unsure], reference=screening.reference,
-        confirmed_by_caseworker=confirmed_by_caseworker,
+        confirmed_by_caseworker=decision.status in (Outcome.APPROVED, Outcome.AMENDED),
         requirements_version=screening.requirements_version)
     with connection.client() as client:
         note = client.create_journal_note(
@@ -224,26 +232,25 @@ def file_screening_note(case: Case, connection: CaseSystemConnection, screening:
 # -- the flow ----------------------------------------------------------------------------------
 
 
-def _stopped(case: Case, decision: Decision, **extra: object) -> ScreeningRunResult:
-    return ScreeningRunResult(case_ref=case.ref, status=decision.status.value,
-                              signoff_task_id=decision.signoff_task_id, **extra)  # type: ignore[arg-type]
+class CaseToScreen(BaseModel):
+    """A screening work item: one case in the state given by its documents."""
+
+    case_id: str
 
 
-def screen_case(connection: CaseSystemConnection, case_id: str, *, reply_days: int,
-                department: str | None = None) -> ScreeningRunResult:
+_run: ContextVar[tuple[CaseSystemConnection, int, str | None]] = ContextVar("screening_run")
+
+
+def screen_case(item: CaseToScreen) -> ScreeningRunResult:
     """Screen one case and file the result, within what the policy allows."""
-    case = Case(id=case_id, department=department)
-    read = require_signoff(read_application(case, connection))
-    if not read.proceed:
-        return _stopped(case, read)
-    application = read.value
+    connection, reply_days, department = _run.get()
+    case = Case(id=item.case_id, department=department)
+    application = require_signoff(read_application(case, connection)).or_stop().value
     case = case.model_copy(update={
         "summary": application.title, "kle": application.kle,
         "attributes": {"documents": len(application.documents)}})
 
-    screened = require_signoff(screen_application(case, application))
-    if not screened.proceed:
-        return _stopped(case, screened)
+    screened = require_signoff(screen_application(case, application)).or_stop()
     screening = screened.value
     result = {"application_type": screening.application_type,
               "missing": [c.title for c in screening.missing]}
@@ -254,26 +261,35 @@ def screen_case(connection: CaseSystemConnection, case_id: str, *, reply_days: i
 
     if screening.missing:
         drafted = require_signoff(draft_request_letter(case, application, screening,
-                                                       reply_days))
-        if not drafted.proceed:
-            return _stopped(case, drafted, **result)
-        filed = require_signoff(file_draft_letter(case, connection, drafted.value))
+                                                       reply_days)).or_stop()
+        require_signoff(file_draft_letter(case, connection, drafted)).or_stop()
         status, task_id = "draft_letter_filed", drafted.signoff_task_id
     else:
-        confirmed = screened.status in (Outcome.APPROVED, Outcome.AMENDED)
-        filed = require_signoff(file_screening_note(case, connection, screening, confirmed))
+        require_signoff(file_screening_note(case, connection, screened)).or_stop()
         status, task_id = "note_filed", screened.signoff_task_id
-    if not filed.proceed:
-        return _stopped(case, filed, **result)
     return ScreeningRunResult(case_ref=case.ref, status=status, signoff_task_id=task_id,
                               **result)
 
 
+def add_cases(connection: CaseSystemConnection, case_ids: list[str]) -> Added:
+    """Queue cases for screening, each in the state of its documents: a case is screened once
+    per set of documents, and again when the applicant sends more."""
+    items = []
+    with connection.client() as client:
+        for case_id in case_ids:
+            digests = [d.sha256 for d in client.list_documents(case_id)
+                       if d.document_type not in OWN_DOCUMENT_TYPES]
+            items.append(NewItem(key=case_key(case_id, documents=digests),
+                                 payload={"case_id": case_id}, case_ref=pseudonymise(case_id)))
+    return robot.add_items(items)
+
+
 @robot.flow(log_prints=False)
-def building_screening(case_ids: list[str] | None = None, case_type: str = "building_permit",
+def building_screening(item_ids: list[str] | None = None, case_type: str = "building_permit",
                        case_system_url: str | None = None, reply_days: int | None = None,
-                       department: str | None = None) -> list[ScreeningRunResult]:
-    """Screen the given cases, or every open case of ``case_type``, for missing documents.
+                       department: str | None = None, collect: bool = True) -> ItemsReport:
+    """Screen the queued cases; with ``collect`` (default) first queue every open case of
+    ``case_type`` whose documents changed since it was last screened.
 
     ``case_system_url`` overrides ``CASEWORK_CASE_SYSTEM_URL``; the token is read from
     ``CASEWORK_CASE_SYSTEM_TOKEN``. ``reply_days`` defaults to the requirements file's.
@@ -286,8 +302,12 @@ def building_screening(case_ids: list[str] | None = None, case_type: str = "buil
             "CASEWORK_CASE_SYSTEM_URL (and CASEWORK_CASE_SYSTEM_TOKEN)")
     requirements = load_requirements()  # a broken requirements file stops the run up front
     days = reply_days or requirements.reply_days
-    if case_ids is None:
+    if collect and item_ids is None:
         with connection.client() as client:
             case_ids = [c.id for c in client.list_cases(status="open", case_type=case_type)]
-    return [screen_case(connection, case_id, reply_days=days, department=department)
-            for case_id in case_ids]
+        add_cases(connection, case_ids)
+    token = _run.set((connection, days, department))
+    try:
+        return robot.process(screen_case, item_ids=item_ids)
+    finally:
+        _run.reset(token)

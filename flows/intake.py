@@ -1,32 +1,37 @@
 """Intake: take new letters from the drop folder, find the citizen and their case, look up what
 a caseworker would look up (registry, other open cases), and put it all on the case.
 
-Per letter: ``read_letter`` → ``identify_citizen`` → (``open_case`` when the citizen has no
-open case) → ``gather_registry_data`` → ``file_letter``; the letter is acknowledged in the
-mailbox only after the case system has the letter and the note. Every write carries an
-idempotency key derived from the Message-ID, so a crash and a re-run never make two cases,
-documents or notes. A connector failure leaves that letter unacknowledged (it comes again on
-the next run) and the flow goes on with the next one. Protected addresses and letters that
+Each letter is a work item keyed by its Message-ID. Per letter: ``read_letter`` →
+``identify_citizen`` → (act ``open_case`` when the citizen has no open case) →
+``gather_registry_data`` → act ``file_letter``; the letter is acknowledged in the mailbox only
+after the case system has the letter and the note. Every write carries an idempotency key
+derived from the Message-ID, so a crash and a re-run never make two cases, documents or notes.
+A connector failure fails that item (tried again later, then handed to a person) and the flow
+goes on with the others. Protected addresses and letters that
 identify nobody wait for a caseworker (``policies/intake.yaml``).
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from casework.case import Case
+from casework.items.keys import message_key
+from casework.items.processing import ItemsReport
+from casework.items.queue import Added, NewItem
 from casework.privacy import mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
 from connectors.case_system import Case as SystemCase
 from connectors.case_system import NewCase
-from connectors.http import ConnectorError
-from connectors.mailbox import DropFolderMailbox, IncomingLetter
+from connectors.mailbox import DropFolderMailbox, IncomingLetter, parse_letter
 from connectors.registry import Person, PropertyRecord
 from flows.connections import Systems, connections, registry, using
-from flows.earlier_signoff import earlier_decision
 from flows.letter_text import (
     case_numbers_in,
     cprs_in,
@@ -118,13 +123,6 @@ class IntakeResult(BaseModel):
     error: str | None = None
 
 
-class IntakeReport(BaseModel):
-    results: list[IntakeResult]
-
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.results if r.status == status)
-
-
 # -- steps -----------------------------------------------------------------------------------
 
 
@@ -207,11 +205,13 @@ def _best_case(cases: list[SystemCase], reading: LetterReading) -> SystemCase | 
     return max(cases, key=lambda c: c.updated_at)
 
 
-@robot.step(kind="preparatory")
+@robot.act(kind="preparatory")
 def open_case(case: Case, letter: IncomingLetter, reading: LetterReading,
-              identification: Identification) -> OpenedCase:
-    """Open a new case for a letter that belongs to none (once, whatever happens)."""
+              identified: Decision[Identification]) -> OpenedCase:
+    """Open a new case for a letter that belongs to none (once, whatever happens), after the
+    identification was approved or allowed."""
     systems = connections()
+    identification = identified.value
     cpr = citizen_cpr(letter, identification)
     person = registry().find_person(cpr) if cpr else None
     case_type = "building_permit" if reading.building_matter else "inquiry"
@@ -278,9 +278,11 @@ _METHOD_DA = {"case_number": "sagsnummer i brevet", "cpr": "CPR-nummer i brevet"
               "sender_name": "afsenders navn på en åben sag", "none": "ingen"}
 
 
-@robot.step(kind="preparatory")
-def file_letter(case: Case, letter: IncomingLetter, gathered: GatheredData) -> Filing:
-    """Put the letter (as delivered), its attachments and the look-up note on the case."""
+@robot.act(kind="preparatory")
+def file_letter(case: Case, letter: IncomingLetter, approved: Decision[GatheredData]) -> Filing:
+    """Put the letter (as delivered), its attachments and the look-up note on the case, once
+    the look-ups were approved or allowed."""
+    gathered = approved.value
     systems = connections()
     key = f"intake:{letter_key(letter.message_id)}"
     subject = mask_cpr(letter.subject) or "(uden emne)"
@@ -320,80 +322,83 @@ def citizen_cpr(letter: IncomingLetter, identification: Identification) -> str |
 # -- the flow --------------------------------------------------------------------------------
 
 
+class MailItem(BaseModel):
+    """An intake work item: the letter as delivered (raw MIME, base64), kept in our database."""
+
+    message_id: str
+    raw_b64: str
+    received_at: datetime
+
+    @classmethod
+    def of(cls, letter: IncomingLetter) -> MailItem:
+        return cls(message_id=letter.message_id, raw_b64=base64.b64encode(letter.raw).decode(),
+                   received_at=letter.received_at)
+
+    def letter(self) -> IncomingLetter:
+        return parse_letter(base64.b64decode(self.raw_b64), fallback_time=self.received_at)
+
+
+_mailbox: ContextVar[DropFolderMailbox] = ContextVar("intake_mailbox")
+
+
+def add_letters(letters: list[IncomingLetter]) -> Added:
+    """Queue letters (key: Message-ID; a letter collected again adds nothing)."""
+    return robot.add_items(NewItem(key=message_key(letter.message_id),
+                                   payload=MailItem.of(letter).model_dump(mode="json"))
+                           for letter in letters)
+
+
 @robot.flow(log_prints=False)
 def intake(mailbox_path: str | None = None, case_system_url: str | None = None,
-           registry_url: str | None = None, limit: int | None = None) -> IntakeReport:
+           registry_url: str | None = None, limit: int | None = None,
+           item_ids: list[str] | None = None) -> ItemsReport:
     """Take in every pending letter of the drop folder, within what the policy allows.
 
-    Parameters default to ``CASEWORK_MAILBOX_PATH``, ``CASEWORK_CASE_SYSTEM_URL`` and
-    ``CASEWORK_REGISTRY_URL``; tokens come from the environment only.
+    New letters become work items (the same Message-ID is one item however often it is
+    collected); then every new or ready item is processed. Parameters default to
+    ``CASEWORK_MAILBOX_PATH``, ``CASEWORK_CASE_SYSTEM_URL`` and ``CASEWORK_REGISTRY_URL``;
+    tokens come from the environment only.
     """
     settings = connector_settings()
     mailbox = settings.mailbox(mailbox_path)
+    if item_ids is None:
+        add_letters(mailbox.fetch_pending(limit))
     with (settings.case_system(case_system_url) as cases,
           settings.registry(registry_url) as registry_client,
           using(Systems(cases=cases, registry=registry_client))):
-        results = [take_in(letter, mailbox) for letter in mailbox.fetch_pending(limit)]
-    report = IntakeReport(results=results)
-    failed = report.count("failed")
+        token = _mailbox.set(mailbox)
+        try:
+            report = robot.process(take_in, item_ids=item_ids, limit=limit)
+        finally:
+            _mailbox.reset(token)
+    failed = report.count("failed") + report.count("manual")
     if failed:
-        log.warning("intake: %d of %d letters failed and stay in the mailbox for the next run",
-                    failed, len(results))
+        log.warning("intake: %d of %d letters failed and stay in the mailbox", failed,
+                    len(report.rows))
     return report
 
 
-def take_in(letter: IncomingLetter, mailbox: DropFolderMailbox) -> IntakeResult:
+def take_in(mail: MailItem) -> IntakeResult:
     """One letter through the steps; acknowledged only when the case system has everything."""
+    letter = mail.letter()
     short = letter_key(letter.message_id)[:12]
     letter_case = Case(id=f"letter:{letter.message_id}", summary=mask_cpr(letter.subject))
-    try:
-        earlier = earlier_decision(robot.name, "identify_citizen", letter_case.ref,
-                                   Identification)
-        if earlier is not None and not earlier.proceed:
-            return _stopped(short, earlier)
-        if earlier is not None:
-            reading = reading_of(letter)
-            identified = earlier
-        else:
-            read = require_signoff(read_letter(letter_case, letter))
-            if not read.proceed:
-                return _stopped(short, read)
-            reading = read.value
-            facts = letter_case.model_copy(update={"attributes": {
-                "sensitive": reading.sensitive, "building_matter": reading.building_matter}})
-            identified = require_signoff(identify_citizen(facts, letter, reading))
-            if not identified.proceed:
-                return _stopped(short, identified)
-        identification = identified.value
-        new_case = identification.case_id is None
-        case_id = identification.case_id
-        if case_id is None:
-            opened = require_signoff(open_case(letter_case, letter, reading, identification))
-            if not opened.proceed:
-                return _stopped(short, opened)
-            case_id = opened.value.case_id
-        case = Case(id=case_id, summary=reading.subject, attributes={
-            "sensitive": reading.sensitive, "building_matter": reading.building_matter,
-            "protected_address": identification.protected_address})
-        gathered = require_signoff(gather_registry_data(case, letter, reading, identification))
-        if not gathered.proceed:
-            return _stopped(short, gathered, case)
-        filed = require_signoff(file_letter(case, letter, gathered.value))
-        if not filed.proceed:
-            return _stopped(short, filed, case)
-    except ConnectorError as problem:
-        # Not acknowledged: the letter comes again on the next run; idempotency keys make the
-        # retry find what this attempt already created.
-        log.warning("intake: letter %s failed, left in the mailbox: %s", short, problem)
-        return IntakeResult(letter=short, status="failed", error=str(problem))
-    mailbox.acknowledge(letter.message_id)
+    reading = require_signoff(read_letter(letter_case, letter)).or_stop().value
+    facts = letter_case.model_copy(update={"attributes": {
+        "sensitive": reading.sensitive, "building_matter": reading.building_matter}})
+    identified = require_signoff(identify_citizen(facts, letter, reading)).or_stop()
+    identification = identified.value
+    case_id = identification.case_id
+    new_case = case_id is None
+    if case_id is None:
+        opened = require_signoff(open_case(letter_case, letter, reading, identified)).or_stop()
+        case_id = opened.value.case_id
+    case = Case(id=case_id, summary=reading.subject, attributes={
+        "sensitive": reading.sensitive, "building_matter": reading.building_matter,
+        "protected_address": identification.protected_address})
+    gathered = require_signoff(gather_registry_data(case, letter, reading,
+                                                    identification)).or_stop()
+    require_signoff(file_letter(case, letter, gathered)).or_stop()
+    _mailbox.get().acknowledge(letter.message_id)
     return IntakeResult(letter=short, status="filed", case_ref=case.ref, new_case=new_case,
                         acknowledged=True)
-
-
-def _stopped(short: str, decision: Decision, case: Case | None = None) -> IntakeResult:
-    """A letter held for a caseworker (or handed to one) stays in the mailbox, unfiled."""
-    return IntakeResult(letter=short, status=decision.status.value,
-                        case_ref=case.ref if case else decision.case_ref,
-                        signoff_task_id=decision.signoff_task_id)
-

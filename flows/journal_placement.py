@@ -3,29 +3,36 @@
 The robot prepares; the policy (``policies/journal_placement.yaml``) says whether a suggestion
 may be used as it is or needs a caseworker's sign-off (low confidence, sensitive cases).
 
-When a case-system connection is configured (``case_system_url`` or
-``CASEWORK_CASE_SYSTEM_URL``), a used suggestion is filed there: the case gets the KLE number
-and a journal note. A choice a caseworker confirmed or corrected is kept as a labelled example
-(``casework suggest retrain kle`` builds the model from them; the next run picks it up).
+Each letter is a work item (key: its Message-ID): ``read_letter`` and ``suggest_journal``
+prepare; when a case-system connection is configured (``case_system_url`` or
+``CASEWORK_CASE_SYSTEM_URL``) the act step ``file_journal_number`` files the approved or allowed
+KLE number and a journal note — once, whichever run gets there. A choice a caseworker confirmed
+or corrected is kept as a labelled example (``casework suggest retrain kle`` builds the model
+from them; the next run picks it up).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from prefect import task
 from pydantic import BaseModel, Field
 
 from casework import audit
 from casework.case import Case
 from casework.db.session import transaction
+from casework.items.keys import message_key
+from casework.items.memo import current_item, once
+from casework.items.processing import ItemsReport
+from casework.items.queue import Added, NewItem
 from casework.ledger import Outcome
-from casework.privacy import contains_cpr, mask_cpr
+from casework.privacy import contains_cpr, mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
-from connectors.http import ConnectorError
 from flows.case_system_settings import CaseSystemConnection, case_system_connection
 
 log = logging.getLogger(__name__)
@@ -73,14 +80,13 @@ class JournalSuggestion(BaseModel):
 
 
 class JournalPlacementResult(BaseModel):
-    """One line per letter, for the caller (the demo prints it; a deployment logs it)."""
+    """How one letter ended (kept on its work item; no personal data: the case pseudonym)."""
 
-    message_id: str
     case_ref: str
     status: str
     kle: str | None = None
+    filed: bool = False
     signoff_task_id: str | None = None
-    error: str | None = None  # filing in the case system failed; the letter can be re-run
 
 
 class JournalFiling(BaseModel):
@@ -91,6 +97,7 @@ class JournalFiling(BaseModel):
 
 
 _suggester_cache: dict[str, Any] = {}
+_suggester_lock = threading.Lock()  # items run in threads; the model is loaded once
 
 
 def _retrained_stamp() -> tuple[str, int] | None:
@@ -109,9 +116,10 @@ def _kle_suggester():  # type: ignore[no-untyped-def]
     from casework.suggest.suggester import TaxonomySuggester
 
     stamp = _retrained_stamp()
-    if "suggester" not in _suggester_cache or _suggester_cache["stamp"] != stamp:
-        _suggester_cache.update(stamp=stamp, suggester=TaxonomySuggester.load("kle"))
-    return _suggester_cache["suggester"]
+    with _suggester_lock:
+        if "suggester" not in _suggester_cache or _suggester_cache["stamp"] != stamp:
+            _suggester_cache.update(stamp=stamp, suggester=TaxonomySuggester.load("kle"))
+        return _suggester_cache["suggester"]
 
 
 @robot.step(kind="preparatory")
@@ -146,26 +154,28 @@ _HOW_USED = {
 }
 
 
-@robot.step(kind="preparatory")
-def file_journal_number(case: Case, connection: CaseSystemConnection, message_id: str,
-                        subject: str, suggestion: JournalSuggestion, status: str,
-                        suggested_kle: str) -> JournalFiling:
-    """Journalise the case under the chosen KLE number and note why, in the case system."""
-    how = _HOW_USED.get(Outcome(status), status)
-    if status == Outcome.AMENDED.value and suggested_kle != suggestion.kle:
+@robot.act(kind="preparatory")
+def file_journal_number(case: Case, connection: CaseSystemConnection, subject: str,
+                        decision: Decision[JournalSuggestion], suggested_kle: str,
+                        ) -> JournalFiling:
+    """Journalise the case under the approved or allowed KLE number and note why, in the case
+    system (once per letter: the note carries the work item's idempotency key)."""
+    chosen = decision.value
+    how = _HOW_USED.get(decision.status, decision.status.value)
+    if decision.status is Outcome.AMENDED and suggested_kle != chosen.kle:
         how += f" (robottens forslag var {suggested_kle})"
-    text = (f"Indgående brev \"{mask_cpr(subject)}\" journaliseret under KLE {suggestion.kle} "
-            f"{suggestion.title}. Journalnummeret er foreslået af journaliseringsrobotten og "
+    text = (f"Indgående brev \"{mask_cpr(subject)}\" journaliseret under KLE {chosen.kle} "
+            f"{chosen.title}. Journalnummeret er foreslået af journaliseringsrobotten og "
             f"{how}.")
+    item = current_item()
+    key = item.effect_key("note") if item else f"journal_placement:{case.ref}:{chosen.kle}:note"
     with connection.client() as client:
-        client.set_journal_number(case.id, suggestion.kle)
-        note = client.create_journal_note(
-            case.id, text, author="robot:journal_placement",
-            idempotency_key=f"journal_placement:{message_id}:{suggestion.kle}:{status}:note")
-    return JournalFiling(kle=suggestion.kle, note_id=note.id)
+        client.set_journal_number(case.id, chosen.kle)
+        note = client.create_journal_note(case.id, text, author="robot:journal_placement",
+                                          idempotency_key=key)
+    return JournalFiling(kle=chosen.kle, note_id=note.id)
 
 
-@task(name="record_confirmed_choice")
 def record_confirmed_choice(case: Case, message_id: str, text: str, kle: str,
                             decision: str) -> None:
     """Keep a caseworker's confirmed or corrected KLE choice as a labelled example, so the
@@ -180,61 +190,57 @@ def record_confirmed_choice(case: Case, message_id: str, text: str, kle: str,
                      details={"taxonomy": "kle", "code": kle, "decision": decision})
 
 
-def _file(case: Case, connection: CaseSystemConnection | None, letter: Letter,
-          facts: LetterFacts, suggested: JournalSuggestion | None,
-          decision: Decision[JournalSuggestion]) -> str:
-    """After a used suggestion: learn from a caseworker's choice, file in the case system."""
+_connection: ContextVar[CaseSystemConnection | None] = ContextVar(
+    "journal_placement_connection", default=None)
+
+
+def add_letters(letters: Iterable[Letter]) -> Added:
+    """Put letters in the robot's queue (key: Message-ID; adding one twice adds nothing). The
+    letters stay in our database; the flow run gets nothing but item ids."""
+    return robot.add_items(
+        NewItem(key=message_key(letter.message_id), payload=letter.model_dump(mode="json"),
+                case_ref=pseudonymise(letter.case_id))
+        for letter in letters)
+
+
+def place_letter(letter: Letter) -> JournalPlacementResult:
+    """One letter: read it, suggest its KLE subject, file what is approved or allowed."""
+    case = Case(id=letter.case_id, department=letter.department,
+                attributes={"sensitive": letter.sensitive}, summary=mask_cpr(letter.subject))
+    read = require_signoff(read_letter(case, letter)).or_stop()
+    # The facts the robot found become case facts the policy can test.
+    case = case.model_copy(update={"attributes": {
+        **case.attributes, "sensitive": read.value.sensitive,
+        "identifies_citizen": read.value.identifies_citizen}})
+    suggested = suggest_journal(case, read.value)
+    decision = require_signoff(suggested).or_stop()
     chosen = decision.value
     if decision.status in (Outcome.APPROVED, Outcome.AMENDED):
-        record_confirmed_choice(case, letter.message_id, facts.text, chosen.kle,
-                                decision.status.value)
-    if connection is None:
-        return decision.status.value
-    filed = require_signoff(file_journal_number(
-        case, connection, letter.message_id, letter.subject, chosen, decision.status.value,
-        suggested.kle if suggested else chosen.kle))
-    return decision.status.value if filed.proceed else f"filing_{filed.status.value}"
+        once("learn", lambda: record_confirmed_choice(
+            case, letter.message_id, read.value.text, chosen.kle, decision.status.value))
+    connection = _connection.get()
+    if connection is not None:
+        suggested_kle = suggested.result.kle if suggested.result else chosen.kle
+        require_signoff(file_journal_number(case, connection, letter.subject, decision,
+                                            suggested_kle)).or_stop()
+    return JournalPlacementResult(case_ref=case.ref, status=decision.status.value,
+                                  kle=chosen.kle, filed=connection is not None,
+                                  signoff_task_id=decision.signoff_task_id)
 
 
 @robot.flow(log_prints=False)
-def journal_placement(letters: list[Letter], case_system_url: str | None = None,
-                      ) -> list[JournalPlacementResult]:
-    """Read each letter and place it in the journal, within what the policy allows.
+def journal_placement(item_ids: list[str] | None = None, case_system_url: str | None = None,
+                      limit: int | None = None) -> ItemsReport:
+    """Place the queued letters (all that are new or ready, or only ``item_ids``) in the
+    journal, within what the policy allows.
 
-    With a case system configured (``case_system_url`` or ``CASEWORK_CASE_SYSTEM_URL``, token
-    in ``CASEWORK_CASE_SYSTEM_TOKEN``) a used suggestion is also filed there.
+    Letters enter the queue with ``add_letters`` (or ``casework items add``). With a case
+    system configured (``case_system_url`` or ``CASEWORK_CASE_SYSTEM_URL``, token in
+    ``CASEWORK_CASE_SYSTEM_TOKEN``) a used suggestion is also filed there.
     """
-    connection = case_system_connection(case_system_url)
-    results: list[JournalPlacementResult] = []
-    for letter in letters:
-        case = Case(id=letter.case_id, department=letter.department,
-                    attributes={"sensitive": letter.sensitive},
-                    summary=mask_cpr(letter.subject))
-        read = require_signoff(read_letter(case, letter))
-        if not read.proceed:
-            results.append(JournalPlacementResult(message_id=letter.message_id,
-                                                  case_ref=case.ref, status=read.status.value,
-                                                  signoff_task_id=read.signoff_task_id))
-            continue
-        # The facts the robot found become case facts the policy can test.
-        case = case.model_copy(update={"attributes": {
-            **case.attributes, "sensitive": read.value.sensitive,
-            "identifies_citizen": read.value.identifies_citizen}})
-        suggested = suggest_journal(case, read.value)
-        decision = require_signoff(suggested)
-        status, error = decision.status.value, None
-        if decision.proceed:
-            try:
-                status = _file(case, connection, letter, read.value, suggested.result, decision)
-            except ConnectorError as exc:
-                # One case the case system refuses (after its retries) stops only this letter;
-                # its failed step is in the ledger and a re-run files it once (idempotent).
-                # The connector's message names the case id: keep it out of logs and results.
-                error = f"{exc.system}: {type(exc).__name__} (HTTP {exc.status or '-'})"
-                status = "filing_failed"
-                log.warning("journal placement: filing failed for case %s: %s", case.ref, error)
-        results.append(JournalPlacementResult(
-            message_id=letter.message_id, case_ref=case.ref, status=status,
-            kle=decision.value.kle if decision.proceed else None,
-            signoff_task_id=decision.signoff_task_id, error=error))
-    return results
+    token = _connection.set(case_system_connection(case_system_url))
+    _kle_suggester()  # load the model before the first letter, not inside its step time
+    try:
+        return robot.process(place_letter, item_ids=item_ids, limit=limit)
+    finally:
+        _connection.reset(token)

@@ -13,22 +13,24 @@ import email
 import email.policy
 import logging
 import threading
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from casework.case import Case
-from casework.privacy import mask_cpr
+from casework.items.keys import case_key
+from casework.items.processing import ItemsReport
+from casework.items.queue import Added, NewItem
+from casework.privacy import mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
 from casework.settings import get_settings
 from casework.suggest.encoders import TfidfEncoder
 from casework.suggest.router import Router, read_labelled
 from connectors.case_system import CaseSystemClient
-from connectors.http import ConnectorError
 from connectors.mailbox import html_to_text
 from flows.connections import Systems, connections, using
-from flows.earlier_signoff import earlier_decision
 from flows.letter_text import is_sensitive
 from flows.settings import connector_settings
 
@@ -144,11 +146,12 @@ def suggest_department(case: Case, item: RoutingInput, model_dir: str | None = N
         model=f"{router.meta.engine}, {router.meta.training_size} texts")
 
 
-@robot.step(kind="preparatory")
-def place_case(case: Case, department: str) -> Placement:
-    """Set the case's department in the case system."""
+@robot.act(kind="preparatory")
+def place_case(case: Case, decision: Decision[RoutingSuggestion]) -> Placement:
+    """Set the case's department in the case system to the approved or allowed one."""
     cases = connections().cases
     before = cases.get_case(case.id)
+    department = decision.value.department
     cases.set_department(case.id, department)
     return Placement(department=department, previous=before.department)
 
@@ -181,41 +184,47 @@ def _document_text(content: bytes, content_type: str) -> str:
     return ""
 
 
+class CaseToRoute(BaseModel):
+    """A routing work item: the case to route (its text is read when the item is processed)."""
+
+    case_id: str
+
+
+def add_cases(case_ids: list[str]) -> Added:
+    """Queue cases for routing (key: the case; a case is routed once)."""
+    return robot.add_items(NewItem(key=case_key(case_id), payload={"case_id": case_id},
+                                   case_ref=pseudonymise(case_id)) for case_id in case_ids)
+
+
 @robot.flow(log_prints=False)
-def routing(case_ids: list[str] | None = None, model_dir: str | None = None,
-            case_system_url: str | None = None) -> list[RoutingResult]:
-    """Route the given cases, or every open case without a department, within the policy."""
+def routing(item_ids: list[str] | None = None, model_dir: str | None = None,
+            case_system_url: str | None = None, collect: bool = True) -> ItemsReport:
+    """Route the queued cases; with ``collect`` (default) first queue every open case without
+    a department. Within the policy: unsure and sensitive cases wait for a caseworker."""
     load_router(model_dir)  # train or load before the first case, not inside its step time
     with (connector_settings().case_system(case_system_url) as client,
           using(Systems(cases=client))):
-        if case_ids is None:
-            case_ids = [c.id for c in client.list_cases(status="open") if c.department is None]
-        return [route_one(client, case_id, model_dir) for case_id in case_ids]
+        if collect and item_ids is None:
+            add_cases([c.id for c in client.list_cases(status="open") if c.department is None])
+        token = _model_dir.set(model_dir)
+        try:
+            return robot.process(route_one, item_ids=item_ids)
+        finally:
+            _model_dir.reset(token)
 
 
-def route_one(client: CaseSystemClient, case_id: str, model_dir: str | None = None,
-              ) -> RoutingResult:
-    """One case: suggest (or take the caseworker's earlier decision), then place."""
-    case = Case(id=case_id)
-    try:
-        earlier = earlier_decision(robot.name, "suggest_department", case.ref, RoutingSuggestion)
-        if earlier is not None:
-            suggested: Decision[RoutingSuggestion] = earlier
-        else:
-            item = routing_input(client, case_id)
-            case = case.model_copy(update={"attributes": {"sensitive": item.sensitive},
-                                           "summary": item.text[:200]})
-            suggested = require_signoff(suggest_department(case, item, model_dir))
-        if not suggested.proceed:
-            return RoutingResult(case_ref=case.ref, status=suggested.status.value,
-                                 signoff_task_id=suggested.signoff_task_id)
-        department = suggested.value.department
-        placed = require_signoff(place_case(case, department))
-        status = suggested.status.value if placed.proceed else placed.status.value
-        return RoutingResult(case_ref=case.ref, status=status,
-                             department=department if placed.proceed else None,
-                             confidence=suggested.value.confidence,
-                             signoff_task_id=suggested.signoff_task_id)
-    except ConnectorError as problem:
-        log.warning("routing: case %s failed, left unplaced: %s", case.ref, problem)
-        return RoutingResult(case_ref=case.ref, status="failed", error=str(problem))
+_model_dir: ContextVar[str | None] = ContextVar("routing_model_dir", default=None)
+
+
+def route_one(item: CaseToRoute) -> RoutingResult:
+    """One case: read it, suggest a department, place the case where approved or allowed."""
+    case = Case(id=item.case_id)
+    read = routing_input(connections().cases, case.id)  # reads only; again on a continuation
+    case = case.model_copy(update={"attributes": {"sensitive": read.sensitive},
+                                   "summary": read.text[:200]})
+    suggested = require_signoff(suggest_department(case, read, _model_dir.get())).or_stop()
+    require_signoff(place_case(case, suggested)).or_stop()
+    return RoutingResult(case_ref=case.ref, status=suggested.status.value,
+                         department=suggested.value.department,
+                         confidence=suggested.value.confidence,
+                         signoff_task_id=suggested.signoff_task_id)

@@ -99,3 +99,23 @@ def store_step(session: Session, item: CurrentItem, *, run_id: str, step: str, c
     item.finished[run_id] = StoredStep(id=run_id, step=step, call=call, mode=mode,
                                        reasons=reasons, result=result,
                                        signoff_task_id=signoff_task_id)
+
+
+def once(name: str, effect: Any) -> bool:
+    """Run ``effect()`` once per work item (a local side effect that is not a governed step,
+    such as keeping a labelled example). Outside an item it simply runs. Returns whether it ran
+    now. At least once: a crash between the effect and its record runs it again."""
+    from casework.db.session import transaction
+
+    item = current_item()
+    if item is None:
+        effect()
+        return True
+    run_id, call = item.next_call(f"once:{name}")
+    if run_id in item.finished:
+        return False
+    effect()
+    with transaction() as session:
+        store_step(session, item, run_id=run_id, step=f"once:{name}", call=call,
+                   mode="effect", reasons=[], result=None, signoff_task_id=None)
+    return True

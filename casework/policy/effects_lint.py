@@ -20,8 +20,8 @@ from casework.policy.loader import display_path
 from casework.registry import flow_module
 
 WRITES = re.compile(
-    r"^(create|add|set|update|delete|remove|file|journali[sz]e|send|move|acknowledge|post|put|"
-    r"patch|upload|submit|register|close|assign)(_|$)")
+    r"^((create|add|set|update|delete|remove|file|journali[sz]e|register|close|assign)_\w+"
+    r"|(send|move|acknowledge|post|put|patch|upload|submit|journalise|journalize)(_\w+)?)$")
 
 
 def effect_problems(flow: str) -> list[PolicyProblem]:
