@@ -20,6 +20,7 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import resume_flow_run
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from tenacity import (
     retry,
     retry_if_exception,
@@ -63,13 +64,26 @@ def _run_state(flow_run_id: str) -> tuple[str, bool]:
 
 
 def deliver_one(row: DecisionOutbox | HearingWakeup,
-                finished: dict[str, str] | None = None) -> str:
+                finished: dict[str, str] | None = None,
+                ready: dict[str, list[str]] | None = None) -> str:
     """Try to resume the row's flow run; returns the row's new status.
 
     ``finished`` (flow run id -> final state name) is shared across one pass: a batch run in
     ``record`` mode leaves hundreds of decisions for one finished run, asked about once.
+    ``ready`` (flow -> item ids) collects work items the pass made ready: a decision on a task
+    a work item is parked at is delivered to the item, not to a flow run.
     """
     row.attempts += 1
+    if isinstance(row, DecisionOutbox) and ready is not None:
+        from casework.items.continuation import make_ready
+
+        session = object_session(row)
+        items = make_ready(session, row.signoff_task_id) if session is not None else []
+        if items:  # the decision is for a work item: it is ready, a continuation takes it on
+            for flow, item_id in items:
+                ready.setdefault(flow, []).append(item_id)
+            row.status, row.delivered_at, row.last_error = "delivered", datetime.now(UTC), None
+            return row.status
     if finished is not None and row.flow_run_id in finished:
         return _settle_final(row, finished[row.flow_run_id])
     try:
@@ -114,6 +128,7 @@ def deliver_pending(limit: int = 100, *,
     report = DeliveryReport()
     tried: set[str] = set()  # a row left pending is not tried twice in one pass
     finished: dict[str, str] = {}
+    ready: dict[str, list[str]] = {}
     for _ in range(limit):
         with transaction() as session:
             query = (
@@ -129,8 +144,12 @@ def deliver_pending(limit: int = 100, *,
             if row is None:
                 break
             tried.add(row.id)
-            status = deliver_one(row, finished)
+            status = deliver_one(row, finished, ready)
         setattr(report, status, getattr(report, status) + 1)
+    if ready:
+        from casework.items.continuation import start_continuations
+
+        start_continuations(ready)
     return report
 
 

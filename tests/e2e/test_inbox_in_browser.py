@@ -1,11 +1,11 @@
-"""End to end in a real browser: the journal-placement flow pauses at a sign-off step, a
-caseworker logs in to the inbox in Chromium, picks another KLE subject and signs off the amended
-suggestion; the decision deliverer resumes the flow, which finishes with the amended value, and
-the ledger holds the caseworker's measured review time."""
+"""End to end in a real browser: the journal-placement flow parks a letter at a sign-off step
+and finishes its run; a caseworker logs in to the inbox in Chromium, picks another KLE subject
+and signs off the amended suggestion; the deliverer makes the work item ready, the next run
+continues it from the signed-off step with the amended value (once: a third run does nothing),
+and the ledger holds the caseworker's measured review time."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -36,7 +36,7 @@ LETTER = {
 
 @pytest.fixture
 def engine(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    monkeypatch.setenv("CASEWORK_SIGNOFF_WAIT", "pause")  # the flow waits in this process
+    monkeypatch.delenv("CASEWORK_CASE_SYSTEM_URL", raising=False)
     reset_settings_cache()
     seed_demo_users(db_engine)
     return db_engine
@@ -80,13 +80,13 @@ def awaiting_task() -> SignoffTask | None:
 
 @pytest.mark.usefixtures("prefect_api")
 def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, page):
-    from flows.journal_placement import Letter, journal_placement
+    from flows.journal_placement import Letter, add_letters, journal_placement
 
-    results: list = []
-    flow_thread = threading.Thread(
-        target=lambda: results.extend(journal_placement([Letter(**LETTER)])), daemon=True)
-    flow_thread.start()
-    task = wait_for(awaiting_task, what="the flow to pause at sign-off")
+    add_letters([Letter(**LETTER)])
+    [parked] = journal_placement().rows  # the run ends; the letter waits, parked
+    assert parked.state == "awaiting_signoff"
+    task = awaiting_task()
+    assert task is not None and task.id == parked.signoff_task_id
     assert task.step == "suggest_journal" and task.department == "byggeri"
 
     # The caseworker logs in (development login) and finds the task in her queue.
@@ -108,11 +108,13 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     page.get_by_role("button", name="Ret og godkend").click()
     assert "Afgørelsen er gemt" in page.locator("#message").inner_text()
 
-    # The deliverer resumes the paused flow run; the flow finishes with the amended value.
-    wait_for(lambda: deliver_pending().delivered, timeout=60, what="delivery to Prefect")
-    flow_thread.join(timeout=120)
-    assert not flow_thread.is_alive(), "the flow did not finish after the decision"
-    assert [(r.status, r.kle) for r in results] == [("amended", chosen_code)]
+    # The deliverer makes the item ready; the next run finishes it with the amended value.
+    wait_for(lambda: deliver_pending().delivered, timeout=60, what="delivery to the item")
+    [done] = journal_placement().rows
+    assert (done.outcome, (done.result or {}).get("kle")) == ("amended", chosen_code)
+    assert journal_placement().rows == []  # applied once; nobody asked twice
+    with reading() as session:
+        assert len(session.scalars(select(SignoffTask)).all()) == 1
 
     with reading() as session:
         entry = session.get(LedgerEntry, task.ledger_entry_id)

@@ -111,14 +111,23 @@ def test_a_url_without_a_token_is_refused_by_name(monkeypatch: pytest.MonkeyPatc
 
 # -- end to end ----------------------------------------------------------------------------------
 
+
+def screen(case_id: str):  # type: ignore[no-untyped-def]
+    """Queue one case (in the state of its documents) and run the robot on it alone."""
+    from flows.building_screening import add_cases, building_screening
+    from flows.case_system_settings import case_system_connection
+
+    added = add_cases(case_system_connection(), [case_id])
+    return building_screening(item_ids=added.ids)
+
+
 @pytest.mark.usefixtures("prefect_api", "db_engine")
 def test_complete_application_gets_a_screening_note_once(  # noqa: F811
         cases: CaseSystemClient, case_server) -> None:  # noqa: F811
-    from flows.building_screening import building_screening
-
     case_id = complete_carport_case(cases)
-    [result] = building_screening(case_ids=[case_id])
-    assert (result.status, result.application_type, result.missing) == (
+    [row] = screen(case_id).rows
+    result = row.result or {}
+    assert (result["status"], result["application_type"], result["missing"]) == (
         "note_filed", "secondary_building", [])
     [note] = cases.list_journal_notes(case_id)
     assert note.author == "robot:building_screening"
@@ -130,21 +139,20 @@ def test_complete_application_gets_a_screening_note_once(  # noqa: F811
     assert sorted((r.step, r.outcome) for r in rows) == [
         ("file_screening_note", "completed"), ("read_application", "completed"),
         ("screen_application", "completed")]
-    assert all(r.case_ref == result.case_ref and case_id not in r.case_ref for r in rows)
+    assert all(r.case_ref == row.case_ref and case_id not in r.case_ref for r in rows)
 
-    before = stats(case_server)
-    [again] = building_screening(case_ids=[case_id])
-    assert again.status == "already_filed"
-    assert stats(case_server) == before
+    assert screen(case_id).rows == []  # same documents: the same item, finished
+    assert len(cases.list_journal_notes(case_id)) == 1
 
 
 @pytest.mark.usefixtures("prefect_api")
 def test_incomplete_application_letter_is_amended_in_the_inbox_and_stored_once(
         cases: CaseSystemClient, case_server, inbox_ready) -> None:  # noqa: F811
-    from flows.building_screening import building_screening
-
-    thread, out = start_in_thread(lambda: building_screening(case_ids=[CARPORT_CASE]))
-    task = wait_for_paused_task("draft_request_letter", out)
+    [parked] = screen(CARPORT_CASE).rows
+    assert parked.state == "awaiting_signoff"
+    with reading() as session:
+        task = session.get(SignoffTask, parked.signoff_task_id)
+    assert task.step == "draft_request_letter"
     payload = task.payload
     letter = payload["suggestion"]
     assert letter["missing"] == ["Plantegning", "Facadetegning"]
@@ -160,9 +168,10 @@ def test_incomplete_application_letter_is_amended_in_the_inbox_and_stored_once(
         "Kære ansøger", "Kære ansøger\n\nSom aftalt i telefonen den 3. marts:")
     decide_in_inbox(inbox_ready, "anna.byg", task, "amended", value={"text": amended},
                     reason="Henviser til telefonsamtalen")
-    [result] = finished(thread, out)
-    assert result.status == "draft_letter_filed"
-    assert result.missing == ["Plantegning", "Facadetegning"]
+    [row] = screen(CARPORT_CASE).rows  # the continuation, from the signed-off step
+    result = row.result or {}
+    assert result["status"] == "draft_letter_filed"
+    assert result["missing"] == ["Plantegning", "Facadetegning"]
 
     [stored] = cases.list_documents(CARPORT_CASE, document_type="draft_letter")
     text = cases.document_content(CARPORT_CASE, stored.id).decode()
@@ -175,10 +184,8 @@ def test_incomplete_application_letter_is_amended_in_the_inbox_and_stored_once(
     assert rows["draft_request_letter"].human_seconds >= 0
     assert rows["file_draft_letter"].outcome == "completed"
 
-    before = stats(case_server)
-    [again] = building_screening(case_ids=[CARPORT_CASE])
-    assert again.status == "already_filed"
-    assert stats(case_server) == before
+    assert screen(CARPORT_CASE).rows == []  # the draft is ours: the documents did not change
+    assert len(cases.list_documents(CARPORT_CASE, document_type="draft_letter")) == 1
     with reading() as session:
         assert len(session.scalars(select(SignoffTask)).all()) == 1  # nobody asked twice
 
@@ -191,11 +198,16 @@ def test_open_building_cases_are_found_by_type_and_wait_when_recorded(
 
     monkeypatch.setenv("CASEWORK_SIGNOFF_WAIT", "record")
     reset_settings_cache()
-    results = building_screening()  # every open building_permit case of the sample
-    assert [(r.status, r.application_type) for r in results] == [
-        ("awaiting_signoff", "secondary_building"), ("awaiting_signoff", "extension")]
-    assert results[1].missing == ["Beskrivelse af byggearbejdet", "Situationsplan",
-                                  "Facadetegning", "Snittegning",
-                                  "Statisk dokumentation (konstruktionsklasse)",
-                                  "BBR-oplysninger"]
+    report = building_screening()  # every open building_permit case of the sample
+    assert [r.state for r in report.rows] == ["awaiting_signoff"] * 2
+    with reading() as session:
+        missing = sorted(t.payload["suggestion"]["missing"] for t in session.scalars(
+            select(SignoffTask).where(SignoffTask.step == "draft_request_letter")))
+    assert missing == [
+        ["Beskrivelse af byggearbejdet", "Situationsplan", "Facadetegning", "Snittegning",
+         "Statisk dokumentation (konstruktionsklasse)", "BBR-oplysninger"],
+        ["Plantegning", "Facadetegning"]]
     assert cases.list_documents("SAG-2026-0004", document_type="draft_letter") == []
+    assert building_screening().rows == []  # run again: nothing new, nobody asked twice
+    with reading() as session:
+        assert len(session.scalars(select(SignoffTask)).all()) == 2

@@ -1,6 +1,6 @@
 """Journal placement filed in the case system (stand-in on loopback, real Prefect API, real
-SQLite): the KLE number and a journal note, once; a caseworker's corrected choice is kept as
-a labelled example, and after retraining the suggestion follows it."""
+SQLite): the KLE number and a journal note, once; a caseworker's corrected choice is filed by
+the next run, kept as a labelled example, and after retraining the suggestion follows it."""
 
 from __future__ import annotations
 
@@ -12,15 +12,12 @@ from screening_fixtures import (  # noqa: F401  (fixtures)
     case_server,
     cases,
     decide_in_inbox,
-    finished,
     inbox_ready,
-    start_in_thread,
     stats,
-    wait_for_paused_task,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from casework.db.models import AuditEvent, LedgerEntry
+from casework.db.models import AuditEvent, LedgerEntry, SignoffTask
 from casework.db.session import reading
 from casework.settings import reset_settings_cache
 from casework.suggest.examples import ExampleStore, retrain
@@ -53,22 +50,25 @@ def no_signoff_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("prefect_api", "db_engine", "no_signoff_policy")
 def test_used_suggestion_is_filed_once_and_not_learnt_from(cases: CaseSystemClient,  # noqa: F811
                                                            case_server) -> None:  # noqa: F811
-    from flows.journal_placement import Letter, journal_placement
+    from flows.journal_placement import Letter, add_letters, journal_placement
 
-    [result] = journal_placement([Letter(**LETTER)])
-    assert result.status == "completed" and result.kle
-    assert cases.get_case(CASE_ID).kle == result.kle
+    add_letters([Letter(**LETTER)])
+    [row] = journal_placement().rows
+    result = row.result or {}
+    assert result["status"] == "completed" and result["kle"] and result["filed"]
+    assert cases.get_case(CASE_ID).kle == result["kle"]
     [note] = cases.list_journal_notes(CASE_ID)
-    assert f"journaliseret under KLE {result.kle}" in note.text
+    assert f"journaliseret under KLE {result['kle']}" in note.text
     assert "brugt automatisk efter kommunens politik" in note.text
     with reading() as session:
-        steps = {r.step: r.outcome for r in session.scalars(select(LedgerEntry))}
-    assert steps["file_journal_number"] == "completed"
+        steps = {r.step: (r.outcome, r.kle_subject) for r in session.scalars(select(LedgerEntry))}
+    assert steps["file_journal_number"] == ("completed", result["kle"])
     assert list(ExampleStore().iter("kle")) == []  # the robot's own choice teaches nothing
 
     before = stats(case_server)
-    [again] = journal_placement([Letter(**LETTER)])
-    assert again.kle == result.kle and stats(case_server) == before
+    added = add_letters([Letter(**LETTER)])  # the same letter again: the same item
+    assert added.new == [] and journal_placement().rows == []
+    assert stats(case_server) == before
 
 
 @pytest.mark.usefixtures("prefect_api", "db_engine")
@@ -79,27 +79,40 @@ def test_without_a_case_system_nothing_is_filed(cases: CaseSystemClient,  # noqa
     monkeypatch.delenv("CASEWORK_CASE_SYSTEM_URL")
     monkeypatch.setenv("CASEWORK_SIGNOFF_WAIT", "record")
     reset_settings_cache()
-    [result] = journal_placement([Letter(**LETTER)])
-    assert result.status in ("completed", "awaiting_signoff")
+    from flows.journal_placement import add_letters
+
+    add_letters([Letter(**LETTER)])
+    [row] = journal_placement().rows
+    assert row.outcome in ("completed", "awaiting_signoff")
+    assert not (row.result or {}).get("filed")
     assert cases.get_case(CASE_ID).kle is None and cases.list_journal_notes(CASE_ID) == []
 
 
 @pytest.mark.usefixtures("prefect_api")
 def test_amended_choice_is_filed_kept_as_example_and_learnt(
         cases: CaseSystemClient, case_server, inbox_ready) -> None:  # noqa: F811
-    from flows.journal_placement import Letter, _kle_suggester, journal_placement
+    from flows.journal_placement import Letter, _kle_suggester, add_letters, journal_placement
 
     letter = Letter(**{**LETTER, "message_id": "JF-2", "sensitive": True})
-    thread, out = start_in_thread(lambda: journal_placement([letter]))
-    task = wait_for_paused_task("suggest_journal", out)
+    add_letters([letter])
+    [parked] = journal_placement().rows  # sensitive: parked for a caseworker, nothing filed
+    assert parked.state == "awaiting_signoff" and cases.list_journal_notes(CASE_ID) == []
+    with reading() as session:
+        task = session.get(SignoffTask, parked.signoff_task_id)
     suggested = task.payload["suggestion"]
     chosen = "02.34.24" if suggested["kle"] != "02.34.24" else "02.34.02"
     assert _kle_suggester().suggest([letter.subject + "\n" + letter.body])[0][0].code != chosen
     decide_in_inbox(inbox_ready, "anna.byg", task, "amended", reason="Forkert emne",
                     value={**suggested, "kle": chosen, "title": "Byggearbejder",
                            "amended_from": suggested["kle"]})
-    [result] = finished(thread, out)
-    assert (result.status, result.kle) == ("amended", chosen)
+    [row] = journal_placement().rows  # the continuation: from the signed-off step on
+    assert (row.outcome, (row.result or {}).get("kle")) == ("amended", chosen)
+    with reading() as session:  # the suggestion was not made (nor counted) again
+        suggest_rows = session.scalar(select(func.count()).select_from(LedgerEntry).where(
+            LedgerEntry.step == "suggest_journal"))
+        decided = session.scalars(select(LedgerEntry).where(
+            LedgerEntry.step == "suggest_journal")).one()
+    assert suggest_rows == 1 and decided.kle_subject == chosen
 
     assert cases.get_case(CASE_ID).kle == chosen
     [note] = cases.list_journal_notes(CASE_ID)
