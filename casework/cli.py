@@ -178,6 +178,9 @@ def _register_parts() -> None:
     from casework.rights_cli import register as register_rights
 
     register_rights(app)
+    from casework.items.cli import register as register_items
+
+    register_items(app)
     for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli"):
         try:
             part = __import__(module, fromlist=["register"])

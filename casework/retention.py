@@ -5,6 +5,9 @@ chain must keep verifying), and the ledger holds only pseudonymised references a
 so both stay. What holds personal data is a task's payload (the case summary, the robot's
 suggestion and sources), the caseworker's amended value and reason, the review-time rows and
 the decision's outbox row; those are blanked once the decision is older than the retention.
+Work items hold the letter or case they were made from (payload) and the typed results of
+their steps; those are blanked once the item finished longer ago than the retention (the item
+row, its state and its steps' routing stay, so a re-collected source is still known as done).
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from casework import audit
-from casework.db.models import DecisionOutbox, SignoffTask, TaskView
+from casework.db.models import DecisionOutbox, ItemStep, SignoffTask, TaskView, WorkItem
 from casework.db.session import transaction
 from casework.settings import get_settings
 
@@ -39,6 +42,7 @@ class RetentionReport(BaseModel):
     tasks_erased: int
     task_views_deleted: int
     outbox_rows_erased: int
+    items_erased: int = 0
 
 
 def check_days(days: int) -> int:
@@ -70,18 +74,21 @@ def apply_retention(*, dry_run: bool = False, days: int | None = None,
         views = _count(session, TaskView, TaskView.signoff_task_id, ids)
         outbox = _count(session, DecisionOutbox, DecisionOutbox.signoff_task_id, ids,
                         DecisionOutbox.status == "delivered")
+        items = _due_items(session, cutoff)
         report = RetentionReport(retention_days=days, cutoff=cutoff, dry_run=dry_run,
                                  tasks_erased=len(ids), task_views_deleted=views,
-                                 outbox_rows_erased=outbox)
+                                 outbox_rows_erased=outbox, items_erased=len(items))
         if dry_run:
             return report
         marker = erased_marker(now)
         for start in range(0, len(ids), batch):
             _erase(session, ids[start:start + batch], marker)
+        for start in range(0, len(items), batch):
+            _erase_items(session, items[start:start + batch], now)
         audit.append(session, actor=ACTOR, action="retention.applied", at=now,
                      details={"retention_days": days, "cutoff": cutoff.isoformat(),
                               "tasks_erased": len(ids), "task_views_deleted": views,
-                              "outbox_rows_erased": outbox})
+                              "outbox_rows_erased": outbox, "items_erased": len(items)})
     return report
 
 
@@ -114,3 +121,18 @@ def _erase(session: Session, ids: list[str], marker: dict[str, Any]) -> None:
             DecisionOutbox.signoff_task_id.in_(ids), DecisionOutbox.status == "delivered")):
         row.run_input = {k: v for k, v in row.run_input.items()
                          if k not in ("value", "reason")} | marker
+
+
+def _due_items(session: Session, cutoff: datetime) -> list[str]:
+    """Finished work items older than the cutoff whose payload is not yet erased."""
+    return list(session.scalars(
+        select(WorkItem.id).where(WorkItem.state.in_(("done", "manual")),
+                                  WorkItem.finished_at < cutoff,
+                                  WorkItem.payload_erased_at.is_(None))
+        .order_by(WorkItem.finished_at)))
+
+
+def _erase_items(session: Session, ids: list[str], now: datetime) -> None:
+    session.execute(update(WorkItem).where(WorkItem.id.in_(ids))
+                    .values(payload=None, result=None, payload_erased_at=now))
+    session.execute(update(ItemStep).where(ItemStep.work_item_id.in_(ids)).values(result=None))

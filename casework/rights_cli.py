@@ -95,7 +95,7 @@ def retention_apply(
     typer.echo(f"retention {report.retention_days} days (decided before "
                f"{report.cutoff:%Y-%m-%d}): {verb} {report.tasks_erased} tasks, "
                f"{report.task_views_deleted} review-time rows, {report.outbox_rows_erased} "
-               "outbox rows")
+               f"outbox rows, {report.items_erased} work items' letters and step results")
 
 
 def _fail(message: str, code: int) -> NoReturn:
