@@ -1,19 +1,30 @@
 """Routing end to end: cases in the case-system stand-in, a router trained on the bundled
-letters, a real Prefect API and ledger rows; sign-off for unsure and sensitive letters."""
+letters, a real Prefect API and ledger rows; each case is a work item: sign-off parks it for
+unsure and sensitive letters, the decision places it, a refused placement is retried."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from flow_helpers import admin, letter_from
 from sqlalchemy import select
 
+import connectors.http
+from casework import ledger
 from casework.db.models import LedgerEntry, SignoffTask
-from casework.db.session import reading
+from casework.db.session import reading, transaction
+from casework.items import queue
+from casework.items.processing import ItemRow
+from casework.items.states import ItemState
+from casework.ledger import Outcome
+from casework.privacy import pseudonymise
+from casework.settings import reset_settings_cache
 from connectors.case_system import CaseSystemClient, NewCase
-from flows.routing import load_router, reason_words, routing
+from connectors.http import ConnectorError
+from flows.routing import add_cases, load_router, reason_words, routing
 from standins.server import LoopbackServer
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "systems_env")
@@ -43,6 +54,39 @@ def department_of(server: LoopbackServer, case_id: str) -> str | None:
     return admin(server, "GET", f"/cases/{case_id}")["department"]
 
 
+def ledger_rows() -> list[LedgerEntry]:
+    with reading() as session:
+        return list(session.scalars(select(LedgerEntry).where(LedgerEntry.flow == "routing")))
+
+
+def signoff_tasks() -> list[SignoffTask]:
+    with reading() as session:
+        return list(session.scalars(select(SignoffTask).where(SignoffTask.flow == "routing")))
+
+
+def by_item(rows: list[ItemRow], ids: list[str]) -> list[ItemRow]:
+    """The rows in the order of ``ids`` (rows come in completion order); one row per id."""
+    found = {row.item_id: row for row in rows}
+    assert len(found) == len(rows) and set(found) == set(ids)
+    return [found[i] for i in ids]
+
+
+def decide(task_id: str, decision: str, value: dict | None = None) -> None:
+    """What the inbox stores when a caseworker decides (decision and ledger, one transaction)."""
+    with transaction() as session:
+        task = session.get(SignoffTask, task_id)
+        task.status, task.decision, task.decision_value = "decided", decision, value
+        task.decided_by, task.decided_at = "karl.borger", datetime.now(UTC)
+        ledger.record_decision(session, task.ledger_entry_id, Outcome(decision), 40)
+
+
+def assert_a_rerun_does_nothing(item_ids: list[str] | None = None) -> None:
+    """With nothing new and no decision, a run takes nothing, asks nobody, counts nothing."""
+    before = (len(ledger_rows()), len(signoff_tasks()))
+    assert routing(item_ids=item_ids).rows == []
+    assert (len(ledger_rows()), len(signoff_tasks())) == before
+
+
 def test_confident_cases_are_placed_and_unsure_or_sensitive_wait(
         model: Path, case_server: LoopbackServer) -> None:
     building = new_case(case_server, "Henvendelse: carport",
@@ -55,48 +99,98 @@ def test_confident_cases_are_placed_and_unsure_or_sensitive_wait(
                          "Jeg vil gerne lave en underretning om et barn i opgangen, som ofte er "
                          "alene hjemme om aftenen.", 3)
 
-    results = routing(case_ids=[building, vague, sensitive])
-    assert [r.status for r in results] == ["completed", "awaiting_signoff", "awaiting_signoff"]
-    assert results[0].department == "byggeri" and results[0].confidence >= 0.6
+    added = add_cases([building, vague, sensitive])
+    assert len(added.new) == 3
+    report = routing(item_ids=added.ids)
+    placed, unsure, delicate = by_item(report.rows, added.ids)
+    assert [r.state for r in (placed, unsure, delicate)] == [
+        ItemState.DONE, ItemState.AWAITING_SIGNOFF, ItemState.AWAITING_SIGNOFF]
+    assert placed.result and placed.result["status"] == "completed"
+    assert placed.result["department"] == "byggeri" and placed.result["confidence"] >= 0.6
+    assert placed.result["case_ref"] == pseudonymise(building) == placed.case_ref
     assert department_of(case_server, building) == "byggeri"
     assert department_of(case_server, vague) is None
     assert department_of(case_server, sensitive) is None
+    # The seeded SAG-2026-0004 has no department either, but only the given items were run.
+    assert department_of(case_server, "SAG-2026-0004") is None
 
-    with reading() as session:
-        tasks = {t.case_ref: t for t in session.scalars(select(SignoffTask))}
-        rows = list(session.scalars(select(LedgerEntry).where(LedgerEntry.flow == "routing")))
-    vague_task = tasks[results[1].case_ref]
+    tasks = {t.case_ref: t for t in signoff_tasks()}
+    assert set(tasks) == {pseudonymise(vague), pseudonymise(sensitive)}
+    vague_task = tasks[unsure.case_ref]
+    assert unsure.signoff_task_id == vague_task.id
     assert vague_task.payload["signoff_reasons"][0].startswith("signoff_when: confidence < 0.6")
     assert vague_task.payload["suggestion"]["alternatives"]
-    sensitive_task = tasks[results[2].case_ref]
+    sensitive_task = tasks[delicate.case_ref]
+    assert delicate.signoff_task_id == sensitive_task.id
     assert "signoff_when: case.sensitive" in sensitive_task.payload["signoff_reasons"]
     assert sensitive_task.payload["suggestion"]["department"] == "born-unge"
-    assert sorted(r.step for r in rows) == ["place_case"] + ["suggest_department"] * 3
+    assert sorted(r.step for r in ledger_rows()) == ["place_case"] + ["suggest_department"] * 3
 
-    again = routing(case_ids=[vague, sensitive])  # still waiting: no new task or ledger row
-    assert [r.status for r in again] == ["awaiting_signoff"] * 2
-    with reading() as session:
-        assert len(list(session.scalars(select(SignoffTask)))) == 2
+    # Still waiting: no new task or ledger row, nothing taken.
+    assert_a_rerun_does_nothing([unsure.item_id, delicate.item_id])
+    assert_a_rerun_does_nothing(added.ids)
+
+    # The caseworker moves the vague case to another department and rejects the sensitive
+    # suggestion: the next run places the first where decided, the second nowhere, and does
+    # not suggest again.
+    chosen = "borgerservice" if vague_task.payload["suggestion"]["department"] != (
+        "borgerservice") else "teknik-miljo"
+    decide(vague_task.id, "amended", {"department": chosen})
+    decide(sensitive_task.id, "rejected")
+    after = routing(item_ids=added.ids)
+    moved, refused = by_item(after.rows, [unsure.item_id, delicate.item_id])
+    assert moved.state == ItemState.DONE and moved.result
+    assert (moved.result["status"], moved.result["department"]) == ("amended", chosen)
+    assert department_of(case_server, vague) == chosen
+    assert (refused.state, refused.outcome) == (ItemState.DONE, "rejected")
+    assert department_of(case_server, sensitive) is None
+    assert sorted(r.step for r in ledger_rows()) == (["place_case"] * 2
+                                                     + ["suggest_department"] * 3)
+    assert_a_rerun_does_nothing(added.ids)
 
 
 def test_without_case_ids_every_unplaced_open_case_is_routed(
         model: Path, case_server: LoopbackServer) -> None:
     # The seeded SAG-2026-0004 (a building permit for an extension) has no department.
-    results = routing()
-    assert len(results) == 1 and results[0].status == "completed"
+    report = routing()
+    [row] = report.rows
+    assert row.state == ItemState.DONE and row.result and row.result["status"] == "completed"
+    assert row.case_ref == pseudonymise("SAG-2026-0004")
     assert department_of(case_server, "SAG-2026-0004") == "byggeri"
-    assert routing() == []
+    assert sorted(r.step for r in ledger_rows()) == ["place_case", "suggest_department"]
+    assert signoff_tasks() == []
+    assert_a_rerun_does_nothing()
 
 
-def test_a_refused_placement_leaves_the_case_unplaced(
-        model: Path, case_server: LoopbackServer, inject: Callable) -> None:
+def test_a_refused_placement_leaves_the_case_unplaced_until_the_retry(
+        model: Path, case_server: LoopbackServer, inject: Callable,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASEWORK_ITEM_RETRY_SECONDS", "0")
+    reset_settings_cache()
     inject(case_server, [{"method": "PUT", "path": "/cases/SAG-2026-0004/placement",
                           "status": 409}])
-    [result] = routing(case_ids=["SAG-2026-0004"])
-    assert result.status == "failed"
-    assert result.error == ("case system: PUT /cases/SAG-2026-0004/placement -> 409: "
-                            "injected fault")
+    added = add_cases(["SAG-2026-0004"])
+    [row] = routing(item_ids=added.ids).rows
+    assert (row.item_id, row.state, row.outcome) == (added.ids[0], ItemState.FAILED, "failed")
+    error_class = getattr(connectors.http, row.error or "", None)
+    assert isinstance(error_class, type) and issubclass(error_class, ConnectorError)
+    item = queue.get_item(row.item_id)
+    assert item.state == "failed" and item.attempts == 1
+    assert item.last_error == (f"{row.error}: case system: PUT /cases/SAG-2026-0004/placement "
+                               "-> 409: injected fault")
     assert department_of(case_server, "SAG-2026-0004") is None
+    failed = [r for r in ledger_rows() if r.outcome == "failed"]
+    assert [r.step for r in failed] == ["place_case"] and failed[0].error
+
+    # The fault is spent: the retry places the case once, without suggesting again.
+    [retried] = routing(item_ids=added.ids).rows
+    assert retried.item_id == row.item_id and retried.state == ItemState.DONE
+    assert retried.result and retried.result["department"] == "byggeri"
+    assert department_of(case_server, "SAG-2026-0004") == "byggeri"
+    assert sorted((r.step, r.outcome) for r in ledger_rows()) == [
+        ("place_case", "completed"), ("suggest_department", "completed")]
+    assert queue.get_item(row.item_id).last_error is None
+    assert_a_rerun_does_nothing()
 
 
 def test_reason_words_are_words_of_the_letter(router_dir: Path) -> None:

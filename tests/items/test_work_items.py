@@ -85,8 +85,9 @@ def make_robot(tmp_path: Path, effects: list[tuple[str, str]], policy: str = POL
 
 
 def add_letters(robot, letters: list[Letter]) -> list[str]:
-    return robot.add_items([NewItem(key=f"message:{i}-{l.case_id}", payload=l.model_dump())
-                            for i, l in enumerate(letters)]).ids
+    return robot.add_items([NewItem(key=f"message:{i}-{letter.case_id}",
+                                    payload=letter.model_dump())
+                            for i, letter in enumerate(letters)]).ids
 
 
 def ledger_count(flow: str) -> tuple[int, float]:
