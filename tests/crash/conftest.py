@@ -81,7 +81,8 @@ def _deploy_crash_flows() -> None:
 
     # The batch runs without result persistence ('record'), so a retried run really repeats
     # the steps its killed attempt finished; the sign-off flow suspends as production does.
-    for name, wait in (("crash_batch", "record"), ("crash_signoff", "suspend")):
+    for name, wait in (("crash_batch", "record"), ("crash_signoff", "suspend"),
+                       ("crash_items", "record")):
         flow = Flow.from_source(source=str(CRASH_DIR), entrypoint=f"crash_flows.py:{name}")
         flow.deploy(name=name.replace("_", "-"), work_pool_name="casework", build=False,
                     push=False, print_next_steps=False, ignore_warnings=True,

@@ -12,7 +12,8 @@ from prefect import task
 from pydantic import BaseModel
 
 from casework.case import Case
-from casework.runtime import CaseworkFlow, require_signoff
+from casework.items.memo import current_item
+from casework.runtime import CaseworkFlow, Decision, require_signoff
 from connectors.case_system import CaseSystemClient
 
 POLICIES = Path(__file__).parent / "policies"
@@ -66,3 +67,40 @@ def crash_signoff(case_ids: list[str]) -> list[str]:
             file_note("crash_signoff", case_id, decision.value.text)
         statuses.append(decision.status.value)
     return statuses
+
+
+# -- work items: the same batch as a queue of cases, each leased by the run that takes it -----
+
+items_robot = CaseworkFlow("crash_items", policy_file=POLICIES / "crash_items.yaml")
+
+
+class CaseItem(BaseModel):
+    case_id: str
+
+
+@items_robot.step(name="draft_note", kind="preparatory")
+def draft_item_note(case: Case) -> NoteDraft:
+    time.sleep(float(os.environ.get("CRASH_STEP_SECONDS", "0.2")))  # the robot's work
+    return NoteDraft(text=f"Modtaget og gennemgået ({case.id})", confidence=0.9)
+
+
+@items_robot.act(name="file_note", kind="preparatory")
+def file_item_note(case: Case, decision: Decision[NoteDraft]) -> int:
+    """The side effect, keyed by the work item: a repeat finds the first note."""
+    item = current_item()
+    assert item is not None
+    with _client() as cases:
+        return cases.create_journal_note(case.id, decision.value.text, author="robot:crash_items",
+                                         idempotency_key=item.effect_key("note")).id
+
+
+def note_case(item: CaseItem) -> dict:
+    case = Case(id=item.case_id, department="byggeri")
+    drafted = require_signoff(draft_item_note(case)).or_stop()
+    require_signoff(file_item_note(case, drafted)).or_stop()
+    return {"status": "filed"}
+
+
+@items_robot.flow()
+def crash_items(item_ids: list[str] | None = None) -> dict[str, int]:
+    return items_robot.process(note_case, item_ids=item_ids).counts
