@@ -79,3 +79,35 @@ def test_concurrent_audit_appends_keep_one_chain(pg_engine: Engine) -> None:
         report = audit.verify_chain(session)
         seqs = list(session.scalars(select(audit.AuditEvent.seq).order_by(audit.AuditEvent.seq)))
     assert report.ok and report.events == 100 and seqs == list(range(1, 101))
+
+
+def test_work_items_are_added_once_and_claimed_once_by_concurrent_workers(
+        pg_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight workers claim from one queue at once (FOR UPDATE SKIP LOCKED): every item is
+    taken by exactly one of them; adding the same keys again adds nothing."""
+    from casework.db import session as db_session
+    from casework.items import queue
+    from casework.items.queue import NewItem
+
+    migrate.upgrade(pg_engine)
+    monkeypatch.setattr(db_session, "get_engine", lambda: pg_engine)
+    items = [NewItem(key=f"message:{n}", payload={"n": n}) for n in range(200)]
+    first = queue.add("pg_flow", items)
+    assert len(first.new) == 200
+    assert queue.add("pg_flow", items[:50] + [NewItem(key="message:new", payload={})]).new != []
+    taken: dict[str, list[str]] = {}
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        while batch := queue.claim("pg_flow", f"w{n}", limit=7, lease_seconds=60):
+            with lock:
+                for claimed in batch:
+                    taken.setdefault(claimed.id, []).append(f"w{n}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == 201 and all(len(holders) == 1 for holders in taken.values())
+    assert len({h[0] for h in taken.values()}) > 1  # the work was shared
