@@ -19,6 +19,14 @@ _EN: dict[str, str] = {
     "sheet_kle": "By KLE main group",
     "sheet_estimate": "Estimate vs. measured",
     "sheet_autonomy": "Earned autonomy",
+    "sheet_items": "Work items",
+    "item_new": "New",
+    "item_in_progress": "Being processed",
+    "item_awaiting_signoff": "Awaiting sign-off",
+    "item_ready": "Ready to continue",
+    "item_done": "Done",
+    "item_failed": "Failed (retried)",
+    "item_manual": "Handed to a person",
     "col_mode_now": "Mode now",
     "col_kept": "Kept unchanged",
     "col_decisions": "Decisions",
@@ -138,6 +146,14 @@ _DA: dict[str, str] = {
     "sheet_kle": "Pr. KLE-hovedgruppe",
     "sheet_estimate": "Skøn vs. målt",
     "sheet_autonomy": "Optjent selvstændighed",
+    "sheet_items": "Sager i kø",
+    "item_new": "Nye",
+    "item_in_progress": "Under behandling",
+    "item_awaiting_signoff": "Venter på godkendelse",
+    "item_ready": "Klar til at fortsætte",
+    "item_done": "Færdige",
+    "item_failed": "Fejlet (prøves igen)",
+    "item_manual": "Overdraget til en person",
     "col_mode_now": "Tilstand nu",
     "col_kept": "Beholdt uændret",
     "col_decisions": "Afgørelser",
@@ -243,7 +259,18 @@ _DA: dict[str, str] = {
     "row_saved": "Sparede minutter",
 }
 
-_LABELS: dict[str, dict[str, str]] = {"en": _EN, "da": _DA, "nb": _DA}
+# Norwegian (bokmål): Danish where the words are the same, bokmål where they differ.
+_NB = {**_DA,
+       "sheet_items": "Saker i kø",
+       "item_new": "Nye",
+       "item_in_progress": "Under behandling",
+       "item_awaiting_signoff": "Venter på godkjenning",
+       "item_ready": "Klar til å fortsette",
+       "item_done": "Ferdige",
+       "item_failed": "Feilet (prøves igjen)",
+       "item_manual": "Overlatt til en person"}
+
+_LABELS: dict[str, dict[str, str]] = {"en": _EN, "da": _DA, "nb": _NB}
 
 
 def labels(lang: str) -> dict[str, str]:

@@ -198,6 +198,7 @@ class Aggregates:
     month_flow_minutes: dict[tuple[str, str], float] = field(default_factory=dict)
     estimates: list[Estimate] = field(default_factory=list)
     autonomy: list[AutonomyRow] = field(default_factory=list)
+    items: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # flow, state -> n
 
 
 def autonomy_rows(conn: Connection, request: ReportRequest) -> list[AutonomyRow]:
@@ -306,7 +307,23 @@ def aggregate(conn: Connection, request: ReportRequest) -> Aggregates:
         month_flow_minutes=month_flow,
         estimates=sorted(estimates.values(), key=lambda e: (e.flow, e.step, e.baseline_minutes)),
         autonomy=autonomy_rows(conn, request),
+        items=item_counts(conn, request),
     )
+
+
+def item_counts(conn: Connection, request: ReportRequest) -> list[tuple[str, dict[str, int]]]:
+    """Work items per flow and state, as the queue stands now (new, waiting for a caseworker,
+    done, failed, handed to a person): what the period's savings leave out."""
+    from casework.db.models import WorkItem
+
+    query = select(WorkItem.flow, WorkItem.state, func.count()).group_by(WorkItem.flow,
+                                                                          WorkItem.state)
+    if request.flow:
+        query = query.where(WorkItem.flow == request.flow)
+    found: dict[str, dict[str, int]] = {}
+    for flow, state, n in conn.execute(query):
+        found.setdefault(flow, {})[state] = int(n)
+    return sorted(found.items())
 
 
 def _add_medians(

@@ -51,6 +51,7 @@ TABLE_NAMES = {
     "kle": "tblByKLE",
     "estimate": "tblEstimateVsMeasured",
     "autonomy": "tblEarnedAutonomy",
+    "items": "tblWorkItems",
     "chart": "tblChartHoursByFlow",
     "rows": "tblRows",
 }
@@ -187,6 +188,7 @@ class ReportWorkbook:
         estimate = self.wb.create_sheet(t["sheet_estimate"])
         charts = self.wb.create_sheet(t["sheet_charts"])
         autonomy = self.wb.create_sheet(t["sheet_autonomy"])
+        items = self.wb.create_sheet(t["sheet_items"])
         self.row_worksheets = [self.wb.create_sheet(s.title) for s in self.rows_sheets]
 
         self._summary(summary)
@@ -196,6 +198,7 @@ class ReportWorkbook:
         self._by_kle(kle)
         self._estimate(estimate)
         self._autonomy(autonomy)
+        self._items(items)
         self._charts(charts, month)
         for ws, spec in zip(self.row_worksheets, self.rows_sheets, strict=True):
             self._rows_header(ws, spec)
@@ -340,6 +343,14 @@ class ReportWorkbook:
             for a in self.agg.autonomy
         )
         write_table(ws, TABLE_NAMES["autonomy"], cols, rows)
+
+    def _items(self, ws: WriteOnlyWorksheet) -> None:
+        """The work-item queue of each flow now: done, waiting for a caseworker, failed."""
+        t = self.t
+        states = ("new", "in_progress", "awaiting_signoff", "ready", "done", "failed", "manual")
+        cols = [Col(t["col_flow"], 24)] + [Col(t[f"item_{s}"], 16, "#,##0") for s in states]
+        rows = ([flow] + [counts.get(s, 0) for s in states] for flow, counts in self.agg.items)
+        write_table(ws, TABLE_NAMES["items"], cols, rows)
 
     def _by_department(self, ws: WriteOnlyWorksheet) -> None:
         t = self.t

@@ -224,7 +224,8 @@ def test_tables_formats_panes_and_widths(ledger, tmp_path: Path, lang: str) -> N
     t = labels(lang)
     expected_sheets = [t[k] for k in ("sheet_summary", "sheet_month", "sheet_flow_step",
                                       "sheet_department", "sheet_kle", "sheet_estimate",
-                                      "sheet_charts", "sheet_autonomy", "sheet_rows")]
+                                      "sheet_charts", "sheet_autonomy", "sheet_items",
+                                      "sheet_rows")]
     assert wb.sheetnames == expected_sheets
     tables = {
         "sheet_month": ("month", "A1:I13"),
@@ -234,6 +235,7 @@ def test_tables_formats_panes_and_widths(ledger, tmp_path: Path, lang: str) -> N
         "sheet_estimate": ("estimate", "A1:H6"),
         "sheet_charts": ("chart", "A1:C13"),
         "sheet_autonomy": ("autonomy", "A1:I2"),  # no step earns autonomy: one blank row
+        "sheet_items": ("items", "A1:H2"),  # no work items in this ledger: one blank row
         "sheet_rows": ("rows", "A1:Q12"),
     }
     for sheet, (key, ref) in tables.items():
@@ -499,3 +501,26 @@ def test_earned_autonomy_sheet(ledger: Engine, tmp_path: Path) -> None:
          datetime(2026, 5, 4, 10, 30)],
     ]
     assert ws.cell(2, 6).number_format == "0.0%"
+
+
+@pytest.mark.parametrize("lang", ["en", "da", "nb"])
+def test_work_items_sheet(ledger: Engine, tmp_path: Path, lang: str) -> None:
+    """Managers see each flow's queue: done, waiting for a caseworker, failed, handed over."""
+    from casework.db.models import WorkItem
+    from casework.db.session import transaction
+
+    when = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
+    states = ["done"] * 3 + ["awaiting_signoff"] * 2 + ["failed", "manual"]
+    with transaction(ledger) as s:
+        for n, state in enumerate(states):
+            s.add(WorkItem(id=f"item-{n}", flow="intake", key=f"message:{n}", state=state,
+                           payload={}, attempts=0, max_attempts=3, created_at=when,
+                           updated_at=when))
+    _, wb = build(ledger, tmp_path, lang=lang)
+    t = labels(lang)
+    ws = wb[t["sheet_items"]]
+    header = [c.value for c in next(ws.iter_rows(min_row=1, max_row=1))]
+    assert header[1:] == [t[f"item_{s}"] for s in (
+        "new", "in_progress", "awaiting_signoff", "ready", "done", "failed", "manual")]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    assert rows == [["intake", 0, 0, 2, 0, 3, 1, 1]]
