@@ -55,16 +55,48 @@ def test_demo_runs_the_main_job(prefect_api: str, tmp_path: Path) -> None:
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "CASEWORK_DATA_DIR": str(tmp_path),
            "CASEWORK_POLICY_DIR": str(REPO / "policies"), "PREFECT_LOGGING_LEVEL": "WARNING"}
     env.pop("CASEWORK_DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "demo", "--no-inbox"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = done.stdout
+    def demo() -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "demo", "--no-inbox"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "120379-1234" not in done.stdout + done.stderr  # CPR numbers stay masked
+        return done
+
+    out = demo().stdout
     assert f"Ledger: sqlite:///{tmp_path.resolve()}/casework.db" in out
-    assert "Hours saved by this run:" in out and "L-0012" in out
+    assert "Hours saved by this run:" in out and "Journal placement: 12 letters" in out
     assert "awaiting_signoff" in out and "completed" in out
-    assert "120379-1234" not in out + done.stderr  # the letters' CPR numbers stay masked
+    counted = counts(tmp_path)
+    assert counted[0] > 0 and counted[1] > 0
+
+    # The same mail and cases again, twice, with no decisions: nothing asked twice, nothing
+    # credited twice — on all four robots.
+    for _ in range(2):
+        again = demo().stdout
+        assert "Hours saved by this run: 0.00" in again
+        assert "1. Intake: 0 letters" in again and "2. Routing: 0 cases" in again
+        assert "12 letters from letters.jsonl, 0 new; this run: none new" in again
+        assert "4. Building screening: 0 building applications" in again
+        assert counts(tmp_path) == counted
 
     summary = subprocess.run([sys.executable, "-m", "casework.cli", "ledger", "summary"],
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert summary.returncode == 0, summary.stderr
     assert "suggest_journal" in summary.stdout and "hours saved in total" in summary.stdout
+
+
+def counts(data_dir: Path) -> tuple[int, int, float]:
+    """(sign-off tasks, ledger rows, saved minutes) in the demo's ledger."""
+    from sqlalchemy import create_engine, func, select
+
+    from casework.db.models import LedgerEntry, SignoffTask
+
+    engine = create_engine(f"sqlite:///{data_dir / 'casework.db'}")
+    try:
+        with engine.connect() as conn:
+            tasks = conn.scalar(select(func.count()).select_from(SignoffTask))
+            rows = conn.scalar(select(func.count()).select_from(LedgerEntry))
+            saved = conn.scalar(select(func.sum(LedgerEntry.saved_minutes)))
+    finally:
+        engine.dispose()
+    return int(tasks or 0), int(rows or 0), round(float(saved or 0), 4)
