@@ -178,7 +178,8 @@ def _register_parts() -> None:
     from casework.rights_cli import register as register_rights
 
     register_rights(app)
-    for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli"):
+    for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli",
+                   "connectors.cli"):
         try:
             part = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:
