@@ -20,8 +20,12 @@ TokenFetcher = Callable[[], tuple[str, float]]  # (access token, seconds it live
 class RefreshingBearerAuth(httpx.Auth):
     """Bearer auth around any token fetcher; one refresh and resend on a 401."""
 
-    def __init__(self, fetch: TokenFetcher, *, early: float = 60.0) -> None:
+    def __init__(self, fetch: TokenFetcher, *, early: float = 60.0,
+                 forget: Callable[[], None] | None = None,
+                 close: Callable[[], None] | None = None) -> None:
         self._fetch = fetch
+        self._close = close
+        self._forget = forget  # drop a token cache the fetcher keeps (MSAL's)
         self._early = early
         self._token: str | None = None
         self._expires = 0.0
@@ -31,11 +35,18 @@ class RefreshingBearerAuth(httpx.Auth):
     def token(self, *, renew: bool = False) -> str:
         with self._lock:
             if renew or self._token is None or time.monotonic() >= self._expires:
+                if renew and self._forget is not None:
+                    self._forget()
                 token, lifetime = self._fetch()
                 self._token = token
                 self._expires = time.monotonic() + max(0.0, lifetime - self._early)
                 self.fetched += 1
             return self._token
+
+    def close(self) -> None:
+        """Close what the fetcher holds open (MSAL's HTTP session)."""
+        if self._close is not None:
+            self._close()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token()}"
