@@ -181,7 +181,8 @@ def _register_parts() -> None:
     from casework.items.cli import register as register_items
 
     register_items(app)
-    for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli"):
+    for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli",
+                   "connectors.cli"):
         try:
             part = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

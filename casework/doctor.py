@@ -285,6 +285,18 @@ def check_signoff_wait(settings: Settings, api_url: str | None) -> Check | None:
     return None
 
 
+def check_connectors() -> list[Check]:
+    """One line per outside system configured (``connectors/doctor_checks.py``); looked up by
+    name so the core does not import connectors, and absent when they are not installed."""
+    import importlib
+
+    try:
+        module = importlib.import_module("connectors.doctor_checks")
+    except ModuleNotFoundError:
+        return []
+    return [Check(**row) for row in module.connector_checks()]
+
+
 def run_checks(*, pool: str = "casework", flows_dir: Path = Path("flows")) -> list[Check]:
     """Every check, in the order a person would fix them."""
     first, settings = check_settings()
@@ -299,6 +311,11 @@ def run_checks(*, pool: str = "casework", flows_dir: Path = Path("flows")) -> li
         checks.append(_check("connector limits", check_concurrency_limits))
     checks.append(_check("browser", check_browser))
     checks.append(_check("inbox login", check_inbox_login))
+    try:
+        checks += check_connectors()
+    except Exception as exc:  # noqa: BLE001 - reported as one line
+        checks.append(Check(name="connectors", status="FAIL",
+                            detail=f"{type(exc).__name__}: {exc}"[:300]))
     if settings is not None:
         checks.append(_check("pseudonym key", lambda: check_pseudonym_key(settings)))
         wait = check_signoff_wait(settings, api_url)

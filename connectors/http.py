@@ -158,13 +158,14 @@ class HttpConnector:
     system: ClassVar[str] = "HTTP service"
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, auth: httpx.Auth | None = None,
+                 verify: Any = True) -> None:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.retry = retry or RetryPolicy()
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                    headers=headers)
+                                    headers=headers, auth=auth, verify=verify)
 
     def close(self) -> None:
         self._client.close()
@@ -179,12 +180,18 @@ class HttpConnector:
 
     def request(self, method: str, path: str, *, json: Any = None,
                 params: dict[str, Any] | None = None,
-                idempotency_key: str | None = None) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise a ``ConnectorError``."""
+                idempotency_key: str | None = None, files: Any = None, data: Any = None,
+                retry_transient: bool = True) -> httpx.Response:
+        """Send with retries; return a 2xx response or raise a ``ConnectorError``.
+
+        ``retry_transient=False`` sends once: for a creating call the system cannot
+        de-duplicate, whose caller checks what happened before trying again.
+        """
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        attempts = self.retry.attempts if retry_transient else 1
         retrying = Retrying(
             retry=retry_if_exception(_is_transient),
-            stop=stop_after_attempt(self.retry.attempts),
+            stop=stop_after_attempt(attempts),
             wait=_Wait(self.retry),
             before_sleep=lambda state: self._log_retry(method, path, state),
             sleep=time.sleep,
@@ -193,7 +200,7 @@ class HttpConnector:
             for attempt in retrying:
                 with attempt:
                     response = self._client.request(method, path, json=json, params=params,
-                                                    headers=headers)
+                                                    headers=headers, files=files, data=data)
                     if response.status_code in TRANSIENT_STATUSES:
                         raise _RetryableStatus(response)
         except RetryError as gave_up:
@@ -202,8 +209,9 @@ class HttpConnector:
             status = last.response.status_code if isinstance(last, _RetryableStatus) else None
             raise TransientConnectorError(
                 self.system, method, path,
-                f"gave up after {self.retry.attempts} attempts; last: {_describe(last)}",
-                status=status, attempts=self.retry.attempts) from last
+                f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}; "
+                f"last: {_describe(last)}",
+                status=status, attempts=attempts) from last
         if response.is_success:
             return response
         error = NotFoundError if response.status_code == 404 else PermanentConnectorError
