@@ -29,7 +29,8 @@ from casework.privacy import mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
 from connectors.case_system import Case as SystemCase
 from connectors.case_system import NewCase
-from connectors.mailbox import DropFolderMailbox, IncomingLetter, parse_letter
+from connectors.interfaces import MailSource
+from connectors.mailbox import IncomingLetter, parse_letter
 from connectors.registry import Person, PropertyRecord
 from flows.connections import Systems, connections, registry, using
 from flows.letter_text import (
@@ -338,7 +339,7 @@ class MailItem(BaseModel):
         return parse_letter(base64.b64decode(self.raw_b64), fallback_time=self.received_at)
 
 
-_mailbox: ContextVar[DropFolderMailbox] = ContextVar("intake_mailbox")
+_mailbox: ContextVar[MailSource] = ContextVar("intake_mailbox")
 
 
 def add_letters(letters: list[IncomingLetter]) -> Added:
@@ -360,7 +361,8 @@ def intake(mailbox_path: str | None = None, case_system_url: str | None = None,
     tokens come from the environment only.
     """
     settings = connector_settings()
-    mailbox = settings.mailbox(mailbox_path)
+    mailbox = settings.mail_source_client(mailbox_path)  # CASEWORK_MAIL_SOURCE: drop folder,
+    # IMAP or Microsoft Graph; each hands over letters with a Message-ID (the item's key)
     if item_ids is None:
         add_letters(mailbox.fetch_pending(limit))
     with (settings.case_system(case_system_url) as cases,
