@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import Engine, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -17,7 +20,16 @@ from casework.db.session import get_engine, reading, transaction
 from casework.explain import LANGUAGES as EXPLAIN_LANGUAGES
 from casework.explain import explain_case
 from casework.hearing import HearingError, hearing_for_task, register_reply
-from casework.inbox import decisions, flow_admin, kle, oversight, queue, reports, review_time
+from casework.inbox import (
+    decisions,
+    flow_admin,
+    kle,
+    oversight,
+    queue,
+    reports,
+    review_time,
+    sessions,
+)
 from casework.inbox.auth import Authenticator, authenticator_for
 from casework.inbox.i18n import LANGUAGES, translate
 from casework.inbox.identity import (
@@ -27,13 +39,14 @@ from casework.inbox.identity import (
     get_visible_task,
     load_user,
 )
-from casework.inbox.security import COOKIE, SecurityHeaders, SessionData, set_session_cookie
+from casework.inbox.security import SecurityHeaders, local_path, local_referer
 from casework.inbox.settings import InboxSettings
 from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
 from casework.report.request import ReportError
 from casework.review import REQUESTED_VIA, ReviewError, request_review
 from casework.settings import get_settings
 
+log = logging.getLogger(__name__)
 
 def create_app(settings: InboxSettings | None = None, *, engine: Engine | None = None,
                authenticator: Authenticator | None = None) -> FastAPI:
@@ -47,20 +60,31 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
     if authenticator is None:
         authenticator = authenticator_for(settings)  # InboxConfigError when misconfigured
 
-    def start_session(request: Request, user_id: str) -> Response:
-        response = RedirectResponse("/queue", status_code=303)
-        # A fresh session (and CSRF token) at login: no session fixation.
-        set_session_cookie(response, web.key, SessionData.new(user_id),
-                           secure=settings.cookie_secure,
-                           max_age=settings.session_max_age_seconds)
-        return response
+    def start_session(request: Request, user_id: str, *, next_path: str | None = None,
+                      id_token: str | None = None) -> Response:
+        """Log in ``user_id`` (a new server-side session) and go on to where they were going."""
+        with reading(web.engine) as s:
+            user = load_user(s, user_id)
+        if user is None:
+            return web.error(request, 403, "forbidden")
+        web.start_session(request, user, id_token)
+        return RedirectResponse(local_path(next_path), status_code=303)
 
     app.include_router(authenticator.router(start_session))
 
     # -- errors ------------------------------------------------------------------------
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
+        # A deep link opened while logged out is where the login ends (local paths only).
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method == "GET" and local_path(here, "") not in ("", "/", "/queue"):
+            return RedirectResponse(f"/login?{urlencode({'next': here})}", status_code=303)
         return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, _exc: RequestValidationError) -> Response:
+        # Missing, out-of-range or wrongly typed parameters: a page, never the input echoed.
+        return web.error(request, 400, "bad_request")
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, _exc: CsrfFailed) -> Response:
@@ -85,11 +109,21 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         return RedirectResponse("/queue", status_code=303)
 
     @app.post("/logout")
-    def logout(request: Request, csrf: str = Form("")) -> Response:
+    def logout(request: Request, csrf: str = Form("", max_length=200)) -> Response:
         web.require_csrf(request, csrf)
-        response = RedirectResponse(authenticator.logout_target(request), status_code=303)
-        response.delete_cookie(COOKIE, path="/")
-        return response
+        id_token = web.end_session(request)
+        return authenticator.logout_response(request, id_token)
+
+    @app.post("/logout/everywhere")
+    def logout_everywhere(request: Request, csrf: str = Form("", max_length=200)) -> Response:
+        """End every session of this user (a lost laptop, a shared PC): this one included."""
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        id_token = web.end_session(request)
+        with transaction(web.engine) as s:
+            count = sessions.revoke_user(s, user.id, "logout_everywhere")
+        log.info("user %s logged out everywhere (%d other sessions)", user.id, count)
+        return authenticator.logout_response(request, id_token)
 
     @app.post("/language")
     def set_language(request: Request, language: str = Form(...), csrf: str = Form("")
@@ -101,7 +135,9 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         with transaction(web.engine) as s:
             s.execute(update(InboxUser).where(InboxUser.id == user.id)
                       .values(language=language))
-        return RedirectResponse(request.headers.get("referer") or "/queue", status_code=303)
+        # Back to the page the form was on: a path on this site, never another host.
+        return RedirectResponse(local_referer(request.headers.get("referer"),
+                                              request.headers.get("host")), status_code=303)
 
     @app.get("/queue")
     def queue_page(request: Request, department: str | None = None, flow: str | None = None,

@@ -26,6 +26,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_history": ("Mine afgørelser", "My decisions"),
     "nav_oversight": ("Teamoverblik", "Team overview"),
     "logout": ("Log ud", "Log out"),
+    "logout_everywhere": ("Log ud på alle enheder", "Log out everywhere"),
     "signed_in_as": ("Logget ind som", "Signed in as"),
     "login_title": ("Log ind", "Log in"),
     "dev_login_warning": (
