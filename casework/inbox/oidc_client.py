@@ -30,7 +30,8 @@ JWKS_REFETCH_INTERVAL = 60.0
 #: Cached keys are fetched again after this long, whatever the tokens say.
 JWKS_MAX_AGE = 3600.0
 #: ``/login`` checks the provider answers before sending the browser there, at most this often.
-REACHABLE_FOR = 30.0
+REACHABLE_FOR = 5.0
+NEVER = float("-inf")  # a time before any monotonic clock reading
 
 
 class OidcError(Exception):
@@ -99,10 +100,10 @@ class OidcClient:
         self._http = httpx.Client(timeout=timeout_seconds, follow_redirects=False)
         self._lock = threading.Lock()
         self._metadata: ProviderMetadata | None = None
-        self._metadata_at = 0.0
+        self._metadata_at = NEVER
         self._keys: jwk.KeySet | None = None
-        self._keys_at = 0.0
-        self._answered_at = 0.0  # when the provider last answered a request of ours
+        self._keys_at = NEVER
+        self._answered_at = NEVER  # when the provider last answered a request of ours
 
     # -- provider documents ---------------------------------------------------------------
     def _get_json(self, url: str, what: str) -> Any:
@@ -144,7 +145,7 @@ class OidcClient:
             recent = time.monotonic() - self._answered_at < REACHABLE_FOR
         if not recent:
             with self._lock:
-                self._metadata_at = 0.0  # fetch it again
+                self._metadata_at = NEVER  # fetch it again
             self.metadata()
 
     def _key_set(self, kid: str | None, *, refresh: bool = False) -> jwk.KeySet:
