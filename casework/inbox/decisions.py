@@ -75,12 +75,22 @@ def _masked(value: Any) -> Any:
     return value
 
 
-def amended_by_user_earlier(session: Session, task: SignoffTask, user_id: str) -> bool:
-    """Four-eyes: did this user amend an earlier task of the same case?"""
+#: Decisions a four-eyes rule refuses to the first round's decider: everything that lets the
+#: robot's (or their own) work go on. Rejecting sends it back and stays open to them.
+FOUR_EYES_REFUSED = frozenset({"approved", "amended"})  # a shadow answer is stored as these
+
+
+def four_eyes_excluded(session: Session, task: SignoffTask, user_id: str) -> bool:
+    """Four-eyes (the one definition, policies/README.md): on a ``four_eyes`` task, whoever
+    decided (approved, amended or answered) an earlier sign-off of the same case may neither
+    approve nor amend it, so a second person signs off."""
+    if not task.four_eyes:
+        return False
     return session.scalar(
         select(SignoffTask.id).where(
             SignoffTask.case_ref == task.case_ref, SignoffTask.id != task.id,
-            SignoffTask.status == "decided", SignoffTask.decision == "amended",
+            SignoffTask.status == "decided", SignoffTask.kind != "review",
+            SignoffTask.decision.in_(("approved", "amended")),
             SignoffTask.decided_by == user_id,
         ).limit(1)
     ) is not None
@@ -137,7 +147,7 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
             _refuse_participant(s, task, user.id)
         if task.claimed_by and task.claimed_by != user.id:
             raise Refused("claimed_by_other", claimed_by=task.claimed_by)
-        if decision == "approved" and task.four_eyes and amended_by_user_earlier(s, task, user.id):
+        if decision in FOUR_EYES_REFUSED and four_eyes_excluded(s, task, user.id):
             raise Refused("four_eyes_refused")
         seconds = review_time.human_seconds(s, task.id, now, idle_cap_seconds)
         stored_value = value if decision == "amended" else None
@@ -195,6 +205,8 @@ def claim(engine: Engine, user: User, task_id: str, now: datetime | None = None)
             raise NotFound(task_id)
         if task.kind == "review":
             _refuse_participant(s, task, user.id)
+        if four_eyes_excluded(s, task, user.id):  # holding it would only block the second person
+            raise Refused("four_eyes_refused")
         changed = s.execute(
             update(SignoffTask)
             .where(SignoffTask.id == task_id, SignoffTask.status == "awaiting",
@@ -221,6 +233,8 @@ def release(engine: Engine, user: User, task_id: str, *, reassign_to: User | Non
             raise Refused("bad_request")
         if reassign_to is not None and task.kind == "review":
             _refuse_participant(s, task, reassign_to.id)
+        if reassign_to is not None and four_eyes_excluded(s, task, reassign_to.id):
+            raise Refused("four_eyes_refused")
         new_holder = reassign_to.id if reassign_to else None
         s.execute(update(SignoffTask).where(SignoffTask.id == task_id,
                                             SignoffTask.status == "awaiting")

@@ -89,8 +89,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "policy_step": ("Politik-trin", "Policy step"),
     "policy_version": ("politikversion", "policy version"),
     "four_eyes_note": (
-        "Fire-øjne-princip: den der har rettet sagen, må ikke godkende den.",
-        "Four-eyes rule: whoever amended this case may not approve it.",
+        "Fire-øjne-princip: den der har godkendt eller rettet et tidligere trin i sagen, må "
+        "hverken godkende eller rette dette trin.",
+        "Four-eyes rule: whoever approved or amended an earlier step of this case may neither "
+        "approve nor amend this one.",
     ),
     "status": ("Status", "Status"),
     "awaiting": ("Afventer", "Awaiting"),
@@ -118,8 +120,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The task was already decided ({decision}) by {name}.",
     ),
     "four_eyes_refused": (
-        "Du har selv rettet denne sag og må derfor ikke godkende den (fire-øjne-princip).",
-        "You amended this case yourself, so you may not approve it (four-eyes rule).",
+        "Du har selv godkendt eller rettet et tidligere trin i denne sag og må derfor hverken "
+        "godkende eller rette dette trin (fire-øjne-princip). En kollega skal gøre det.",
+        "You approved or amended an earlier step of this case yourself, so you may neither "
+        "approve nor amend this one (four-eyes rule). A colleague must do it.",
     ),
     "stale": (
         "Opgaven er ændret siden du åbnede den. Se den igen.",
