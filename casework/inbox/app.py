@@ -18,7 +18,6 @@ from casework import stop_switch
 from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
 from casework.explain import LANGUAGES as EXPLAIN_LANGUAGES
-from casework.explain import explain_case
 from casework.hearing import HearingError, hearing_for_task, register_reply
 from casework.inbox import (
     decisions,
@@ -31,6 +30,7 @@ from casework.inbox import (
     sessions,
 )
 from casework.inbox.auth import Authenticator, authenticator_for
+from casework.inbox.explanations import explanation_for
 from casework.inbox.i18n import LANGUAGES, translate
 from casework.inbox.identity import (
     User,
@@ -317,6 +317,12 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         if requested_via not in REQUESTED_VIA or not reason.strip():
             return _explanation_page(request, user, task_id, lang, status_code=400,
                                      message="review_request_invalid")
+        # Only a step this user may see; the whole case only with the full explanation.
+        visible = explanation_for(web.engine, user, case_ref, "da")
+        allowed = {st.step for st in visible.steps if st.automated}
+        if (step and step not in allowed) or (not step and not user.sees_full_explanation):
+            return _explanation_page(request, user, task_id, lang, status_code=403,
+                                     message="review_request_invalid")
         try:
             review = request_review(case_ref, step=step or None, requested_via=requested_via,
                                     reason=reason[:2000], registered_by=user.id,
@@ -339,13 +345,14 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             if task is None:
                 raise decisions.NotFound(task_id)
         language = lang if lang in EXPLAIN_LANGUAGES else web.language(request)
-        explanation = explain_case(task.case_ref, language=language,  # type: ignore[arg-type]
-                                   engine=web.engine)
+        explanation = explanation_for(web.engine, user, task.case_ref,
+                                      language)  # type: ignore[arg-type]
         steps = sorted({st.step for st in explanation.steps if st.automated})
         return web.render(request, "explanation.html", status_code=status_code, task=task,
                           explanation_html=explanation.render("html"),
                           explanation_lang=language, languages=EXPLAIN_LANGUAGES,
-                          steps=steps, channels=REQUESTED_VIA, message=message,
+                          steps=steps, whole_case=user.sees_full_explanation,
+                          channels=REQUESTED_VIA, message=message,
                           message_values=message_values or {})
 
     @app.get("/history")
