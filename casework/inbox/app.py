@@ -28,6 +28,7 @@ from casework.inbox import (
     reports,
     review_time,
     sessions,
+    values,
 )
 from casework.inbox.auth import Authenticator, authenticator_for
 from casework.inbox.explanations import explanation_for
@@ -287,8 +288,12 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             if task is None or hearing is None:
                 raise decisions.NotFound(task_id)
             case_ref, hearing_id = task.case_ref, hearing.id
+        if len(note) > values.MAX_TEXT:
+            return _task_page(request, user, task_id, message="text_too_long",
+                              message_values={"max": values.MAX_TEXT}, status_code=400,
+                              open_view=False)
         try:
-            register_reply(case_ref, by=user.id, note=note[:2000], hearing_id=hearing_id,
+            register_reply(case_ref, by=user.id, note=note, hearing_id=hearing_id,
                            engine=web.engine)
         except HearingError as exc:
             return _task_page(request, user, task_id, message="hearing_reply_refused",
@@ -314,6 +319,10 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             if task is None:
                 raise decisions.NotFound(task_id)
             case_ref = task.case_ref
+        if len(reason) > values.MAX_TEXT:
+            return _explanation_page(request, user, task_id, lang, status_code=400,
+                                     message="text_too_long",
+                                     message_values={"max": values.MAX_TEXT})
         if requested_via not in REQUESTED_VIA or not reason.strip():
             return _explanation_page(request, user, task_id, lang, status_code=400,
                                      message="review_request_invalid")
@@ -325,7 +334,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                                      message="review_request_invalid")
         try:
             review = request_review(case_ref, step=step or None, requested_via=requested_via,
-                                    reason=reason[:2000], registered_by=user.id,
+                                    reason=reason, registered_by=user.id,
                                     engine=web.engine)
         except ReviewError:
             return _explanation_page(request, user, task_id, lang, status_code=400,
@@ -415,17 +424,20 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             raise PageError(400, "bad_request")
         if stopped == "true" and not reason.strip():
             return _flows_page(request, message="reason_required", status_code=400)
+        if len(reason) > 500:
+            return _flows_page(request, message="text_too_long", status_code=400,
+                               message_values={"max": 500})
         stop_switch.set_stopped(flow, stopped=stopped == "true", actor=user.id,
-                                reason=reason[:500], engine=web.engine)
+                                reason=reason, engine=web.engine)
         return RedirectResponse("/admin/flows", status_code=303)
 
-    def _flows_page(request: Request, message: str | None = None,
-                    status_code: int = 200) -> Response:
+    def _flows_page(request: Request, message: str | None = None, status_code: int = 200,
+                    message_values: dict[str, Any] | None = None) -> Response:
         with reading(web.engine) as s:
             rows = flow_admin.known_flows(s, get_settings().policy_dir)
             names = display_names(s, {r.changed_by for r in rows if r.changed_by})
         return web.render(request, "flows.html", rows=rows, names=names, message=message,
-                          status_code=status_code)
+                          message_values=message_values or {}, status_code=status_code)
 
     @app.get("/kle/search")
     def kle_search(request: Request, q: str = Query("", max_length=100),
@@ -453,12 +465,7 @@ def _amended_value(web: Web, user: User, task_id: str, value_json: str, kle_code
         if title is None:
             raise decisions.Refused("unknown_kle")
         return {**suggestion, "kle": code, "title": title, "amended_from": suggestion.get("kle")}
-    if not value_json.strip():
-        raise decisions.Refused("invalid_json")
     try:
-        value = json.loads(value_json)
-    except ValueError:
-        raise decisions.Refused("invalid_json") from None
-    if not isinstance(value, dict):  # the flow receives a JSON object (SignoffDecision.value)
-        raise decisions.Refused("invalid_json")
-    return value
+        return values.parse_value(value_json)  # strict JSON object; checked again in decide()
+    except values.ValueRefused as exc:
+        raise decisions.Refused(exc.key, **exc.values) from None

@@ -23,6 +23,7 @@ from casework.db.session import transaction
 from casework.inbox import review_time
 from casework.inbox.identity import User, can_see, get_visible_task
 from casework.inbox.queue import invalidate_counts
+from casework.inbox.values import ValueRefused, check_text, check_value
 from casework.ledger import Outcome, record_decision
 from casework.privacy import mask_cpr
 from casework.review import participants
@@ -127,7 +128,10 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
            now: datetime | None = None) -> DecisionResult:
     if decision not in OUTCOMES and decision != ANSWER:
         raise Refused("bad_request")
-    reason = (reason or "").strip() or None
+    try:
+        reason = check_text(reason).strip() or None
+    except ValueRefused as exc:
+        raise Refused(exc.key, **exc.values) from None
     if decision in ("amended", "rejected") and not reason:
         raise Refused("reason_required")
     if decision in ("amended", ANSWER) and value is None:
@@ -139,6 +143,14 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
         shadow = task.kind == "shadow"
         if shadow != (decision == ANSWER):  # a shadow task takes the person's own answer only
             raise Refused("bad_request")
+        if value is not None:
+            # Checked against the step's result model before anything is stored or audited.
+            if not isinstance(value, dict):
+                raise Refused("invalid_json")
+            try:
+                value = check_value(task.payload or {}, value)
+            except ValueRefused as exc:
+                raise Refused(exc.key, **exc.values) from None
         suggested = (task.payload or {}).get("suggestion")
         if shadow:
             # Stored as agreement with the robot: "approved" if the answers match.

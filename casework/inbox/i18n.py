@@ -104,13 +104,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reason_required": ("Skriv en begrundelse.", "Please give a reason."),
     "amend_value": ("Rettet forslag (JSON)", "Amended suggestion (JSON)"),
     "invalid_json": (
-        "Det rettede forslag skal være et gyldigt JSON-objekt.",
-        "The amended value must be a valid JSON object."
+        "Det rettede forslag skal være et gyldigt JSON-objekt (tal som NaN og Infinity er "
+        "ikke tilladt).",
+        "The amended value must be a valid JSON object (numbers such as NaN and Infinity are "
+        "not allowed)."
     ),
     "choose_kle": ("Vælg et andet journalnummer", "Choose another journal number"),
     "search_kle": ("Søg i KLE (nummer eller titel)", "Search KLE (number or title)"),
     "search": ("Søg", "Search"),
     "unknown_kle": ("Ukendt KLE-nummer.", "Unknown KLE number."),
+    "value_field_invalid": (
+        "Feltet »{field}« har ikke en gyldig værdi for dette trin (forkert type eller "
+        "uden for det tilladte). Intet er gemt.",
+        "The field “{field}” does not hold a valid value for this step (wrong type or out of "
+        "range). Nothing was saved."),
+    "value_field_unknown": (
+        "Feltet »{field}« findes ikke i trinnets resultat. Intet er gemt.",
+        "The field “{field}” is not part of this step's result. Nothing was saved."),
+    "text_too_long": (
+        "Teksten er for lang: højst {max} tegn. Intet er gemt; forkort teksten og prøv igen.",
+        "The text is too long: at most {max} characters. Nothing was saved; shorten it and "
+        "try again."),
     "claim": ("Tag opgaven", "Claim task"),
     "release": ("Frigiv", "Release"),
     "reassign": ("Giv til", "Reassign to"),
