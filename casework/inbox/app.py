@@ -49,6 +49,9 @@ from casework.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+MAX_INT = 2**31 - 1  # the largest id or version the database columns hold
+MAX_PAGE = 100_000
+
 def create_app(settings: InboxSettings | None = None, *, engine: Engine | None = None,
                authenticator: Authenticator | None = None) -> FastAPI:
     settings = settings or InboxSettings()
@@ -142,7 +145,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
 
     @app.get("/queue")
     def queue_page(request: Request, department: str | None = None, flow: str | None = None,
-                   due: str = "all", sort: str = "deadline", page: int = 1) -> Response:
+                   due: str = "all", sort: str = "deadline",
+                   page: int = Query(1, ge=1, le=MAX_PAGE)) -> Response:
         user = web.require_user(request)
         flt = queue.QueueFilter(
             department=department or None, flow=flow or None,
@@ -207,15 +211,22 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
     def task_page(request: Request, task_id: str, kle_q: str = "", done: str | None = None
                   ) -> Response:
         user = web.require_user(request)
-        message, values = None, {}
-        if done in decisions.OUTCOMES:
-            message, values = "decision_saved", {"decision": done}
+        message, shown = None, {}
+        if done in decisions.OUTCOMES or done == decisions.ANSWER:
+            with reading(web.engine) as s:
+                task = get_visible_task(s, user, task_id)
+                # "Saved" only for a decision this user in fact made (defect 8).
+                if task is not None and task.status == "decided" and task.decided_by == user.id \
+                        and (task.decision == done or (done == decisions.ANSWER
+                                                       and task.kind == "shadow")):
+                    message, shown = "decision_saved", {"decision": done}
         return _task_page(request, user, task_id, kle_q=kle_q[:100], message=message,
-                          message_values=values)
+                          message_values=shown)
 
     @app.post("/tasks/{task_id}/decide")
     def decide(request: Request, task_id: str, csrf: str = Form(""),
-               decision: str = Form(...), version: int = Form(...), reason: str = Form(""),
+               decision: str = Form(...), version: int = Form(..., ge=0, le=MAX_INT),
+               reason: str = Form(""),
                value_json: str = Form(""), kle_code: str = Form("")) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
@@ -266,7 +277,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
 
     @app.post("/tasks/{task_id}/heartbeat")
     def heartbeat(request: Request, task_id: str, csrf: str = Form(""),
-                  view_id: int = Form(...)) -> Response:
+                  view_id: int = Form(..., ge=1, le=MAX_INT)) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
         with transaction(web.engine) as s:
@@ -365,7 +376,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                           message_values=message_values or {})
 
     @app.get("/history")
-    def history(request: Request, page: int = 1) -> Response:
+    def history(request: Request, page: int = Query(1, ge=1, le=MAX_PAGE)) -> Response:
         user = web.require_user(request)
         with reading(web.engine) as s:
             tasks, more = queue.load_history(s, user, page=page, page_size=settings.page_size)
