@@ -37,10 +37,15 @@ REQUIRED_HEADERS = ("content-security-policy", "x-frame-options", "x-content-typ
 REPORT_FIELDS = ("department", "from", "to", "flow", "language")
 
 
+_TABLES: dict[str, MetaData] = {}
+
+
 def _fingerprint(engine: Engine) -> str:
     digest = hashlib.sha256()
-    meta = MetaData()
-    meta.reflect(engine)
+    meta = _TABLES.get(str(engine.url))
+    if meta is None:
+        meta = _TABLES[str(engine.url)] = MetaData()
+        meta.reflect(engine)
     with engine.connect() as conn:
         for name in sorted(meta.tables):
             if name in BOOKKEEPING or name == "alembic_version":
