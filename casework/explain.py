@@ -11,6 +11,7 @@ data a step relies on, on what legal basis). It never shows raw CPR numbers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,8 @@ from casework.policy.loader import Policy, parse_policy
 from casework.privacy import mask_cpr, pseudonymise
 
 Language = Literal["da", "nb", "en"]
+#: ``keep(ledger_entry, its_signoff_task_or_None)``: may this reader see the step?
+KeepStep = Callable[[LedgerEntry, SignoffTask | None], bool]
 LANGUAGES: tuple[Language, ...] = ("da", "nb", "en")
 CASE_REF = re.compile(r"^c_[0-9a-f]{24}$")
 ROLE_ORDER = ("manager", "team_lead", "caseworker", "automation_admin")
@@ -117,21 +120,24 @@ def case_ref_of(case_id_or_ref: str) -> str:
 
 
 def explain_case(case_id_or_ref: str, *, language: Language = "da",
-                 engine: Engine | None = None) -> Explanation:
-    """Everything automated that touched the case, with a plain-language text in ``language``."""
+                 engine: Engine | None = None, keep: KeepStep | None = None) -> Explanation:
+    """Everything automated that touched the case, with a plain-language text in ``language``;
+    ``keep`` limits it to the steps a reader may see (the inbox's department scope)."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     case_ref = case_ref_of(case_id_or_ref)
     with reading(engine) as session:
-        explanation = gather(session, case_ref, language)
+        explanation = gather(session, case_ref, language, keep=keep)
     from casework.explain_render import render
 
     explanation.text = render(explanation, "text")
     return explanation
 
 
-def gather(session: Session, case_ref: str, language: Language = "da") -> Explanation:
-    """The explanation's facts, read in one session (no text yet)."""
+def gather(session: Session, case_ref: str, language: Language = "da",
+           keep: KeepStep | None = None) -> Explanation:
+    """The explanation's facts, read in one session (no text yet); with ``keep``, only the
+    steps it keeps and the history events of those steps."""
     entries = session.scalars(select(LedgerEntry).where(LedgerEntry.case_ref == case_ref)
                               .order_by(LedgerEntry.started_at, LedgerEntry.id)).all()
     if not entries:
@@ -140,6 +146,11 @@ def gather(session: Session, case_ref: str, language: Language = "da") -> Explan
         select(SignoffTask).where(SignoffTask.case_ref == case_ref))}
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_ref == case_ref)
                              .order_by(AuditEvent.seq)).all()
+    if keep is not None:
+        entries = [e for e in entries if keep(e, tasks.get(e.id))]
+        shown = {(e.flow, e.step) for e in entries}
+        tasks = {k: v for k, v in tasks.items() if k in {e.id for e in entries}}
+        events = [e for e in events if (e.flow, e.step) in shown]
     policies = stored_policies(session, {e.policy_hash for e in entries})
     people = _people(session, {t.decided_by for t in tasks.values() if t.decided_by}
                      | {e.actor for e in events})
@@ -176,7 +187,10 @@ def _step(entry: LedgerEntry, task: SignoffTask | None, policy: Policy | None,
         erased = "erased" in payload
         values |= {
             "erased": erased,
-            "suggested": None if erased or review else plain(payload.get("suggestion")),
+            # A shadow task's person answers without the robot's answer: not shown until then.
+            "suggested": None if erased or review or (
+                task.kind == "shadow" and task.status == "awaiting")
+            else plain(payload.get("suggestion")),
             "decision": task.decision,
             "decided_by": people.get(task.decided_by) if task.decided_by else None,
             "decided_at": _aware(task.decided_at) if task.decided_at else None,

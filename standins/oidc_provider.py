@@ -7,8 +7,10 @@ redirect URI and PKCE challenge (S256 required), ``/token`` with ``client_secret
 ``/userinfo`` and RP-initiated ``/logout``. A login cookie gives single sign-on until logout.
 
 Tests can make it misbehave on purpose to check the relying party's checks:
-``id_token_overrides`` (claims merged into the next ID tokens) and ``sign_with_foreign_key``
-(same ``kid``, a key the JWKS does not publish).
+``id_token_overrides`` (claims merged into the next ID tokens), ``sign_with_foreign_key``
+(same ``kid``, a key the JWKS does not publish), ``token_endpoint_status`` (the token endpoint
+answers with this HTTP status, e.g. 503, as an overloaded provider does) and
+``rotate_key(same_kid=True)`` (a new signing key, published under the old key id).
 
 Local trial: ``python -m standins.oidc_provider --port 8900`` (demo users, password ``demo``).
 """
@@ -87,10 +89,18 @@ class OidcProvider:
         self.id_token_overrides: dict[str, Any] = {}
         self.sign_with_foreign_key = False
         self.token_requests = 0
+        self.jwks_requests = 0
+        self.token_endpoint_status: int | None = None
         self._codes: dict[str, _Grant] = {}
         self._access: dict[str, tuple[str, float]] = {}
         self._sessions: dict[str, str] = {}  # SSO cookie value -> username
         self.app = self._build()
+
+    def rotate_key(self, *, same_kid: bool = True) -> None:
+        """Sign with a new key from now on (and publish only it), as a provider rotating its
+        keys does; ``same_kid`` keeps the old key id, as some do."""
+        self.key = _rsa_key(kid=(self.key.kid or "") if same_kid else secrets.token_hex(8))
+        self.foreign_key = _rsa_key(kid=self.key.kid or "")
 
     @contextmanager
     def serving(self) -> Iterator[OidcProvider]:
@@ -163,6 +173,7 @@ class OidcProvider:
 
         @app.get("/jwks")
         def jwks() -> dict[str, Any]:
+            self.jwks_requests += 1
             return {"keys": [self.key.as_dict(private=False)]}
 
         def authorize_error(message: str) -> HTMLResponse:
@@ -238,6 +249,9 @@ class OidcProvider:
                   client_id: str = Form(""), client_secret: str | None = Form(None)
                   ) -> Response:
             self.token_requests += 1
+            if self.token_endpoint_status is not None:
+                return JSONResponse({"error": "temporarily_unavailable"},
+                                    self.token_endpoint_status)
             authenticated = self._client(request, client_id, client_secret)
             if authenticated is None:
                 return token_error("invalid_client", 401)

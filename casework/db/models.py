@@ -402,3 +402,25 @@ class HearingWakeup(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (Index("ix_hearing_wakeups_status", "status"),)
+
+
+class InboxSession(Base):
+    """A logged-in inbox session (migration 0010). The cookie holds a random token; this row,
+    keyed by the token's SHA-256, is the session, so revoking the row ends it at once."""
+
+    __tablename__ = "inbox_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[str] = mapped_column(String(100))
+    csrf: Mapped[str] = mapped_column(String(64))
+    # Digest of the user's roles and departments at login: a change rotates the session.
+    privileges: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # logout | logout_everywhere | deactivated | rotated | login
+    revoked_why: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The provider's ID token, for ``id_token_hint`` at logout (OIDC only).
+    id_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_inbox_sessions_user", "user_id", "revoked_at"),)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import Engine, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,10 +18,20 @@ from casework import stop_switch
 from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
 from casework.explain import LANGUAGES as EXPLAIN_LANGUAGES
-from casework.explain import explain_case
 from casework.hearing import HearingError, hearing_for_task, register_reply
-from casework.inbox import decisions, flow_admin, kle, oversight, queue, reports, review_time
+from casework.inbox import (
+    decisions,
+    flow_admin,
+    kle,
+    oversight,
+    queue,
+    reports,
+    review_time,
+    sessions,
+    values,
+)
 from casework.inbox.auth import Authenticator, authenticator_for
+from casework.inbox.explanations import explanation_for
 from casework.inbox.i18n import LANGUAGES, translate
 from casework.inbox.identity import (
     User,
@@ -27,13 +40,17 @@ from casework.inbox.identity import (
     get_visible_task,
     load_user,
 )
-from casework.inbox.security import COOKIE, SecurityHeaders, SessionData, set_session_cookie
+from casework.inbox.security import SecurityHeaders, local_path, local_referer
 from casework.inbox.settings import InboxSettings
 from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
 from casework.report.request import ReportError
 from casework.review import REQUESTED_VIA, ReviewError, request_review
 from casework.settings import get_settings
 
+log = logging.getLogger(__name__)
+
+MAX_INT = 2**31 - 1  # the largest id or version the database columns hold
+MAX_PAGE = 100_000
 
 def create_app(settings: InboxSettings | None = None, *, engine: Engine | None = None,
                authenticator: Authenticator | None = None) -> FastAPI:
@@ -47,20 +64,31 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
     if authenticator is None:
         authenticator = authenticator_for(settings)  # InboxConfigError when misconfigured
 
-    def start_session(request: Request, user_id: str) -> Response:
-        response = RedirectResponse("/queue", status_code=303)
-        # A fresh session (and CSRF token) at login: no session fixation.
-        set_session_cookie(response, web.key, SessionData.new(user_id),
-                           secure=settings.cookie_secure,
-                           max_age=settings.session_max_age_seconds)
-        return response
+    def start_session(request: Request, user_id: str, *, next_path: str | None = None,
+                      id_token: str | None = None) -> Response:
+        """Log in ``user_id`` (a new server-side session) and go on to where they were going."""
+        with reading(web.engine) as s:
+            user = load_user(s, user_id)
+        if user is None:
+            return web.error(request, 403, "forbidden")
+        web.start_session(request, user, id_token)
+        return RedirectResponse(local_path(next_path), status_code=303)
 
     app.include_router(authenticator.router(start_session))
 
     # -- errors ------------------------------------------------------------------------
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
+        # A deep link opened while logged out is where the login ends (local paths only).
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method == "GET" and local_path(here, "") not in ("", "/", "/queue"):
+            return RedirectResponse(f"/login?{urlencode({'next': here})}", status_code=303)
         return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, _exc: RequestValidationError) -> Response:
+        # Missing, out-of-range or wrongly typed parameters: a page, never the input echoed.
+        return web.error(request, 400, "bad_request")
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, _exc: CsrfFailed) -> Response:
@@ -85,11 +113,21 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         return RedirectResponse("/queue", status_code=303)
 
     @app.post("/logout")
-    def logout(request: Request, csrf: str = Form("")) -> Response:
+    def logout(request: Request, csrf: str = Form("", max_length=200)) -> Response:
         web.require_csrf(request, csrf)
-        response = RedirectResponse(authenticator.logout_target(request), status_code=303)
-        response.delete_cookie(COOKIE, path="/")
-        return response
+        id_token = web.end_session(request)
+        return authenticator.logout_response(request, id_token)
+
+    @app.post("/logout/everywhere")
+    def logout_everywhere(request: Request, csrf: str = Form("", max_length=200)) -> Response:
+        """End every session of this user (a lost laptop, a shared PC): this one included."""
+        user = web.require_user(request)
+        web.require_csrf(request, csrf)
+        id_token = web.end_session(request)
+        with transaction(web.engine) as s:
+            count = sessions.revoke_user(s, user.id, "logout_everywhere")
+        log.info("user %s logged out everywhere (%d other sessions)", user.id, count)
+        return authenticator.logout_response(request, id_token)
 
     @app.post("/language")
     def set_language(request: Request, language: str = Form(...), csrf: str = Form("")
@@ -101,11 +139,14 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         with transaction(web.engine) as s:
             s.execute(update(InboxUser).where(InboxUser.id == user.id)
                       .values(language=language))
-        return RedirectResponse(request.headers.get("referer") or "/queue", status_code=303)
+        # Back to the page the form was on: a path on this site, never another host.
+        return RedirectResponse(local_referer(request.headers.get("referer"),
+                                              request.headers.get("host")), status_code=303)
 
     @app.get("/queue")
     def queue_page(request: Request, department: str | None = None, flow: str | None = None,
-                   due: str = "all", sort: str = "deadline", page: int = 1) -> Response:
+                   due: str = "all", sort: str = "deadline",
+                   page: int = Query(1, ge=1, le=MAX_PAGE)) -> Response:
         user = web.require_user(request)
         flt = queue.QueueFilter(
             department=department or None, flow=flow or None,
@@ -170,15 +211,22 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
     def task_page(request: Request, task_id: str, kle_q: str = "", done: str | None = None
                   ) -> Response:
         user = web.require_user(request)
-        message, values = None, {}
-        if done in decisions.OUTCOMES:
-            message, values = "decision_saved", {"decision": done}
+        message, shown = None, {}
+        if done in decisions.OUTCOMES or done == decisions.ANSWER:
+            with reading(web.engine) as s:
+                task = get_visible_task(s, user, task_id)
+                # "Saved" only for a decision this user in fact made (defect 8).
+                if task is not None and task.status == "decided" and task.decided_by == user.id \
+                        and (task.decision == done or (done == decisions.ANSWER
+                                                       and task.kind == "shadow")):
+                    message, shown = "decision_saved", {"decision": done}
         return _task_page(request, user, task_id, kle_q=kle_q[:100], message=message,
-                          message_values=values)
+                          message_values=shown)
 
     @app.post("/tasks/{task_id}/decide")
     def decide(request: Request, task_id: str, csrf: str = Form(""),
-               decision: str = Form(...), version: int = Form(...), reason: str = Form(""),
+               decision: str = Form(...), version: int = Form(..., ge=0, le=MAX_INT),
+               reason: str = Form(""),
                value_json: str = Form(""), kle_code: str = Form("")) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
@@ -229,7 +277,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
 
     @app.post("/tasks/{task_id}/heartbeat")
     def heartbeat(request: Request, task_id: str, csrf: str = Form(""),
-                  view_id: int = Form(...)) -> Response:
+                  view_id: int = Form(..., ge=1, le=MAX_INT)) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
         with transaction(web.engine) as s:
@@ -251,8 +299,12 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             if task is None or hearing is None:
                 raise decisions.NotFound(task_id)
             case_ref, hearing_id = task.case_ref, hearing.id
+        if len(note) > values.MAX_TEXT:
+            return _task_page(request, user, task_id, message="text_too_long",
+                              message_values={"max": values.MAX_TEXT}, status_code=400,
+                              open_view=False)
         try:
-            register_reply(case_ref, by=user.id, note=note[:2000], hearing_id=hearing_id,
+            register_reply(case_ref, by=user.id, note=note, hearing_id=hearing_id,
                            engine=web.engine)
         except HearingError as exc:
             return _task_page(request, user, task_id, message="hearing_reply_refused",
@@ -278,12 +330,22 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             if task is None:
                 raise decisions.NotFound(task_id)
             case_ref = task.case_ref
+        if len(reason) > values.MAX_TEXT:
+            return _explanation_page(request, user, task_id, lang, status_code=400,
+                                     message="text_too_long",
+                                     message_values={"max": values.MAX_TEXT})
         if requested_via not in REQUESTED_VIA or not reason.strip():
             return _explanation_page(request, user, task_id, lang, status_code=400,
                                      message="review_request_invalid")
+        # Only a step this user may see; the whole case only with the full explanation.
+        visible = explanation_for(web.engine, user, case_ref, "da")
+        allowed = {st.step for st in visible.steps if st.automated}
+        if (step and step not in allowed) or (not step and not user.sees_full_explanation):
+            return _explanation_page(request, user, task_id, lang, status_code=403,
+                                     message="review_request_invalid")
         try:
             review = request_review(case_ref, step=step or None, requested_via=requested_via,
-                                    reason=reason[:2000], registered_by=user.id,
+                                    reason=reason, registered_by=user.id,
                                     engine=web.engine)
         except ReviewError:
             return _explanation_page(request, user, task_id, lang, status_code=400,
@@ -303,17 +365,18 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             if task is None:
                 raise decisions.NotFound(task_id)
         language = lang if lang in EXPLAIN_LANGUAGES else web.language(request)
-        explanation = explain_case(task.case_ref, language=language,  # type: ignore[arg-type]
-                                   engine=web.engine)
+        explanation = explanation_for(web.engine, user, task.case_ref,
+                                      language)  # type: ignore[arg-type]
         steps = sorted({st.step for st in explanation.steps if st.automated})
         return web.render(request, "explanation.html", status_code=status_code, task=task,
                           explanation_html=explanation.render("html"),
                           explanation_lang=language, languages=EXPLAIN_LANGUAGES,
-                          steps=steps, channels=REQUESTED_VIA, message=message,
+                          steps=steps, whole_case=user.sees_full_explanation,
+                          channels=REQUESTED_VIA, message=message,
                           message_values=message_values or {})
 
     @app.get("/history")
-    def history(request: Request, page: int = 1) -> Response:
+    def history(request: Request, page: int = Query(1, ge=1, le=MAX_PAGE)) -> Response:
         user = web.require_user(request)
         with reading(web.engine) as s:
             tasks, more = queue.load_history(s, user, page=page, page_size=settings.page_size)
@@ -372,17 +435,20 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             raise PageError(400, "bad_request")
         if stopped == "true" and not reason.strip():
             return _flows_page(request, message="reason_required", status_code=400)
+        if len(reason) > 500:
+            return _flows_page(request, message="text_too_long", status_code=400,
+                               message_values={"max": 500})
         stop_switch.set_stopped(flow, stopped=stopped == "true", actor=user.id,
-                                reason=reason[:500], engine=web.engine)
+                                reason=reason, engine=web.engine)
         return RedirectResponse("/admin/flows", status_code=303)
 
-    def _flows_page(request: Request, message: str | None = None,
-                    status_code: int = 200) -> Response:
+    def _flows_page(request: Request, message: str | None = None, status_code: int = 200,
+                    message_values: dict[str, Any] | None = None) -> Response:
         with reading(web.engine) as s:
             rows = flow_admin.known_flows(s, get_settings().policy_dir)
             names = display_names(s, {r.changed_by for r in rows if r.changed_by})
         return web.render(request, "flows.html", rows=rows, names=names, message=message,
-                          status_code=status_code)
+                          message_values=message_values or {}, status_code=status_code)
 
     @app.get("/kle/search")
     def kle_search(request: Request, q: str = Query("", max_length=100),
@@ -410,12 +476,7 @@ def _amended_value(web: Web, user: User, task_id: str, value_json: str, kle_code
         if title is None:
             raise decisions.Refused("unknown_kle")
         return {**suggestion, "kle": code, "title": title, "amended_from": suggestion.get("kle")}
-    if not value_json.strip():
-        raise decisions.Refused("invalid_json")
     try:
-        value = json.loads(value_json)
-    except ValueError:
-        raise decisions.Refused("invalid_json") from None
-    if not isinstance(value, dict):  # the flow receives a JSON object (SignoffDecision.value)
-        raise decisions.Refused("invalid_json")
-    return value
+        return values.parse_value(value_json)  # strict JSON object; checked again in decide()
+    except values.ValueRefused as exc:
+        raise decisions.Refused(exc.key, **exc.values) from None

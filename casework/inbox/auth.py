@@ -4,7 +4,7 @@
 
 * ``CASEWORK_INBOX_OIDC_ISSUER`` set: ``casework.inbox.oidc.OidcAuthenticator``, OpenID Connect
   against the municipality's identity provider (authorization-code flow with PKCE; ``state``,
-  ``nonce`` and the verifier in a signed pre-login cookie; ID token checked against the
+  ``nonce`` and the verifier in a signed pre-login cookie per attempt; ID token checked against the
   provider's JWKS, issuer, audience, expiry and nonce; ``sub`` must be an active
   ``inbox_users.id``, else a 403 page says the account is not set up);
 * ``CASEWORK_INBOX_DEV_LOGIN=true``: ``DevLoginAuthenticator``, LOCAL DEVELOPMENT ONLY, shows
@@ -21,25 +21,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from casework.db.models import InboxUser
 from casework.db.session import reading
+from casework.inbox.security import local_path
 from casework.inbox.settings import InboxSettings
 
-StartSession = Callable[[Request, str], Response]
+#: ``start_session(request, user_id, next_path=..., id_token=...)``: the response that logs in.
+StartSession = Callable[..., Response]
 
 
 class Authenticator(ABC):
-    """Adds the login routes; on success they return ``start_session(request, user_id)``."""
+    """Adds the login routes; on success they return ``start_session(request, user_id, ...)``."""
 
     @abstractmethod
     def router(self, start_session: StartSession) -> APIRouter: ...
 
-    def logout_target(self, request: Request) -> str:
+    def logout_response(self, request: Request, id_token: str | None) -> Response:
         """Where the browser goes once ``POST /logout`` has ended the inbox session."""
-        return "/login"
+        return RedirectResponse("/login", status_code=303)
 
 
 def authenticator_for(settings: InboxSettings) -> Authenticator:
@@ -59,24 +61,27 @@ class DevLoginAuthenticator(Authenticator):
         router = APIRouter()
 
         @router.get("/login", response_class=HTMLResponse)
-        def login_page(request: Request) -> Response:
+        def login_page(request: Request, next: str = "") -> Response:
             web = request.app.state.web
             web.ensure_session(request)
             with reading(web.engine) as s:
                 users = s.execute(select(InboxUser.id, InboxUser.display_name)
                                   .where(InboxUser.active.is_(True))
                                   .order_by(InboxUser.display_name)).all()
-            return web.render(request, "login.html", users=users, dev=True)
+            return web.render(request, "login.html", users=users, dev=True,
+                              next_path=local_path(next, ""))
 
         @router.post("/login")
-        def login(request: Request, user_id: str = Form(...), csrf: str = Form("")) -> Response:
+        def login(request: Request, user_id: str = Form(..., max_length=100),
+                  csrf: str = Form("", max_length=200), next: str = Form("", max_length=2000)
+                  ) -> Response:
             web = request.app.state.web
             web.require_csrf(request, csrf)
             with reading(web.engine) as s:
                 row = s.get(InboxUser, user_id)
                 if row is None or not row.active:
                     return web.error(request, 400, "bad_request")
-            return start_session(request, user_id)
+            return start_session(request, user_id, next_path=next)
 
         return router
 

@@ -33,7 +33,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     if settings.dev_login:
         typer.echo("WARNING: development login is ON (CASEWORK_INBOX_DEV_LOGIN=true); "
                    "never use this in production.", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    from casework.inbox.logging_setup import log_config
+
+    # No "server: uvicorn" header; the project's loggers (login failures, unhandled errors) go
+    # to stderr with time and level, beside uvicorn's own.
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
+                server_header=False, log_config=log_config())
 
 
 @inbox_app.command("seed-demo-users")
@@ -89,6 +94,21 @@ def user_deactivate(user_id: str = typer.Argument(..., help="The user's id (OIDC
         typer.echo(f"no inbox user {user_id!r}", err=True)
         raise typer.Exit(1)
     typer.echo(f"deactivated {user_id}")
+
+
+@inbox_app.command("logout-everywhere")
+def logout_everywhere(user_id: str = typer.Argument(..., help="The user's id (OIDC 'sub').")
+                      ) -> None:
+    """End every inbox session of a person at once (a lost laptop, a suspected stolen
+    session). They can log in again; use user-deactivate to take access away."""
+    from casework.db import migrate
+    from casework.db.session import transaction
+    from casework.inbox.sessions import revoke_user
+
+    migrate.ensure_schema()
+    with transaction() as s:
+        count = revoke_user(s, user_id, "logout_everywhere")
+    typer.echo(f"ended {count} session(s) of {user_id}")
 
 
 def register(app: typer.Typer) -> None:

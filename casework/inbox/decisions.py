@@ -23,6 +23,7 @@ from casework.db.session import transaction
 from casework.inbox import review_time
 from casework.inbox.identity import User, can_see, get_visible_task
 from casework.inbox.queue import invalidate_counts
+from casework.inbox.values import ValueRefused, check_text, check_value
 from casework.ledger import Outcome, record_decision
 from casework.privacy import mask_cpr
 from casework.review import participants
@@ -75,12 +76,22 @@ def _masked(value: Any) -> Any:
     return value
 
 
-def amended_by_user_earlier(session: Session, task: SignoffTask, user_id: str) -> bool:
-    """Four-eyes: did this user amend an earlier task of the same case?"""
+#: Decisions a four-eyes rule refuses to the first round's decider: everything that lets the
+#: robot's (or their own) work go on. Rejecting sends it back and stays open to them.
+FOUR_EYES_REFUSED = frozenset({"approved", "amended"})  # a shadow answer is stored as these
+
+
+def four_eyes_excluded(session: Session, task: SignoffTask, user_id: str) -> bool:
+    """Four-eyes (the one definition, policies/README.md): on a ``four_eyes`` task, whoever
+    decided (approved, amended or answered) an earlier sign-off of the same case may neither
+    approve nor amend it, so a second person signs off."""
+    if not task.four_eyes:
+        return False
     return session.scalar(
         select(SignoffTask.id).where(
             SignoffTask.case_ref == task.case_ref, SignoffTask.id != task.id,
-            SignoffTask.status == "decided", SignoffTask.decision == "amended",
+            SignoffTask.status == "decided", SignoffTask.kind != "review",
+            SignoffTask.decision.in_(("approved", "amended")),
             SignoffTask.decided_by == user_id,
         ).limit(1)
     ) is not None
@@ -117,7 +128,10 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
            now: datetime | None = None) -> DecisionResult:
     if decision not in OUTCOMES and decision != ANSWER:
         raise Refused("bad_request")
-    reason = (reason or "").strip() or None
+    try:
+        reason = check_text(reason).strip() or None
+    except ValueRefused as exc:
+        raise Refused(exc.key, **exc.values) from None
     if decision in ("amended", "rejected") and not reason:
         raise Refused("reason_required")
     if decision in ("amended", ANSWER) and value is None:
@@ -129,6 +143,14 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
         shadow = task.kind == "shadow"
         if shadow != (decision == ANSWER):  # a shadow task takes the person's own answer only
             raise Refused("bad_request")
+        if value is not None:
+            # Checked against the step's result model before anything is stored or audited.
+            if not isinstance(value, dict):
+                raise Refused("invalid_json")
+            try:
+                value = check_value(task.payload or {}, value)
+            except ValueRefused as exc:
+                raise Refused(exc.key, **exc.values) from None
         suggested = (task.payload or {}).get("suggestion")
         if shadow:
             # Stored as agreement with the robot: "approved" if the answers match.
@@ -137,7 +159,7 @@ def decide(engine: Engine, user: User, task_id: str, *, decision: str, version: 
             _refuse_participant(s, task, user.id)
         if task.claimed_by and task.claimed_by != user.id:
             raise Refused("claimed_by_other", claimed_by=task.claimed_by)
-        if decision == "approved" and task.four_eyes and amended_by_user_earlier(s, task, user.id):
+        if decision in FOUR_EYES_REFUSED and four_eyes_excluded(s, task, user.id):
             raise Refused("four_eyes_refused")
         seconds = review_time.human_seconds(s, task.id, now, idle_cap_seconds)
         stored_value = value if decision == "amended" else None
@@ -195,6 +217,8 @@ def claim(engine: Engine, user: User, task_id: str, now: datetime | None = None)
             raise NotFound(task_id)
         if task.kind == "review":
             _refuse_participant(s, task, user.id)
+        if four_eyes_excluded(s, task, user.id):  # holding it would only block the second person
+            raise Refused("four_eyes_refused")
         changed = s.execute(
             update(SignoffTask)
             .where(SignoffTask.id == task_id, SignoffTask.status == "awaiting",
@@ -221,6 +245,8 @@ def release(engine: Engine, user: User, task_id: str, *, reassign_to: User | Non
             raise Refused("bad_request")
         if reassign_to is not None and task.kind == "review":
             _refuse_participant(s, task, reassign_to.id)
+        if reassign_to is not None and four_eyes_excluded(s, task, reassign_to.id):
+            raise Refused("four_eyes_refused")
         new_holder = reassign_to.id if reassign_to else None
         s.execute(update(SignoffTask).where(SignoffTask.id == task_id,
                                             SignoffTask.status == "awaiting")

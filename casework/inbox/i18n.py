@@ -26,6 +26,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_history": ("Mine afgørelser", "My decisions"),
     "nav_oversight": ("Teamoverblik", "Team overview"),
     "logout": ("Log ud", "Log out"),
+    "logout_everywhere": ("Log ud på alle enheder", "Log out everywhere"),
     "signed_in_as": ("Logget ind som", "Signed in as"),
     "login_title": ("Log ind", "Log in"),
     "dev_login_warning": (
@@ -88,8 +89,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "policy_step": ("Politik-trin", "Policy step"),
     "policy_version": ("politikversion", "policy version"),
     "four_eyes_note": (
-        "Fire-øjne-princip: den der har rettet sagen, må ikke godkende den.",
-        "Four-eyes rule: whoever amended this case may not approve it.",
+        "Fire-øjne-princip: den der har godkendt eller rettet et tidligere trin i sagen, må "
+        "hverken godkende eller rette dette trin.",
+        "Four-eyes rule: whoever approved or amended an earlier step of this case may neither "
+        "approve nor amend this one.",
     ),
     "status": ("Status", "Status"),
     "awaiting": ("Afventer", "Awaiting"),
@@ -101,13 +104,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reason_required": ("Skriv en begrundelse.", "Please give a reason."),
     "amend_value": ("Rettet forslag (JSON)", "Amended suggestion (JSON)"),
     "invalid_json": (
-        "Det rettede forslag skal være et gyldigt JSON-objekt.",
-        "The amended value must be a valid JSON object."
+        "Det rettede forslag skal være et gyldigt JSON-objekt (tal som NaN og Infinity er "
+        "ikke tilladt).",
+        "The amended value must be a valid JSON object (numbers such as NaN and Infinity are "
+        "not allowed)."
     ),
     "choose_kle": ("Vælg et andet journalnummer", "Choose another journal number"),
     "search_kle": ("Søg i KLE (nummer eller titel)", "Search KLE (number or title)"),
     "search": ("Søg", "Search"),
     "unknown_kle": ("Ukendt KLE-nummer.", "Unknown KLE number."),
+    "value_field_invalid": (
+        "Feltet »{field}« har ikke en gyldig værdi for dette trin (forkert type eller "
+        "uden for det tilladte). Intet er gemt.",
+        "The field “{field}” does not hold a valid value for this step (wrong type or out of "
+        "range). Nothing was saved."),
+    "value_field_unknown": (
+        "Feltet »{field}« findes ikke i trinnets resultat. Intet er gemt.",
+        "The field “{field}” is not part of this step's result. Nothing was saved."),
+    "text_too_long": (
+        "Teksten er for lang: højst {max} tegn. Intet er gemt; forkort teksten og prøv igen.",
+        "The text is too long: at most {max} characters. Nothing was saved; shorten it and "
+        "try again."),
     "claim": ("Tag opgaven", "Claim task"),
     "release": ("Frigiv", "Release"),
     "reassign": ("Giv til", "Reassign to"),
@@ -117,8 +134,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The task was already decided ({decision}) by {name}.",
     ),
     "four_eyes_refused": (
-        "Du har selv rettet denne sag og må derfor ikke godkende den (fire-øjne-princip).",
-        "You amended this case yourself, so you may not approve it (four-eyes rule).",
+        "Du har selv godkendt eller rettet et tidligere trin i denne sag og må derfor hverken "
+        "godkende eller rette dette trin (fire-øjne-princip). En kollega skal gøre det.",
+        "You approved or amended an earlier step of this case yourself, so you may neither "
+        "approve nor amend this one (four-eyes rule). A colleague must do it.",
     ),
     "stale": (
         "Opgaven er ændret siden du åbnede den. Se den igen.",

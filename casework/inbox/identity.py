@@ -1,12 +1,15 @@
 """Who a user is and what they may see: departments and roles, enforced in every query.
 
-A task is visible to a user when its department is one of the user's departments and one of
-the user's roles is among the task's ``signoff_roles``. Anything else is "not found" (404), so
-guessing another department's task ids tells nothing about them.
+A task is visible to a user when one of the user's departments is among the departments that
+sign it off (the policy's ``signoff_by.departments``, stored on the task as
+``signoff_departments``; empty means the case's own department) and one of the user's roles is
+among the task's ``signoff_roles``. Anything else is "not found" (404), so guessing another
+department's task ids tells nothing about them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, String, and_, cast, false, or_, select
@@ -16,6 +19,8 @@ from casework.db.models import InboxUser, InboxUserDepartment, InboxUserRole, Si
 
 ROLES = ("caseworker", "team_lead", "manager", "automation_admin")
 LEAD_ROLES = frozenset({"team_lead", "manager"})
+#: May read a case's full explanation (every department's steps) for the citizen.
+FULL_EXPLANATION_ROLES = frozenset({"manager"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,10 @@ class User:
     @property
     def is_lead(self) -> bool:
         return bool(self.roles & LEAD_ROLES)
+
+    @property
+    def sees_full_explanation(self) -> bool:
+        return bool(self.roles & FULL_EXPLANATION_ROLES)
 
 
 def load_user(session: Session, user_id: str) -> User | None:
@@ -56,15 +65,36 @@ def visible_to(user: User) -> ColumnElement[bool]:
     """SQL condition: the task belongs to one of the user's departments and roles."""
     if not user.departments or not user.roles:
         return false()
-    # signoff_roles is a JSON list of fixed role names; matching its text keeps this portable
-    # (SQLite and PostgreSQL) and the department condition uses the queue indexes.
+    # signoff_roles and signoff_departments are JSON lists; matching their text (each name as
+    # JSON writes it, LIKE wildcards escaped) keeps this portable (SQLite and PostgreSQL).
     roles_text = cast(SignoffTask.signoff_roles, String)
-    role_match = or_(*[roles_text.like(f'%"{role}"%') for role in sorted(user.roles)])
-    return and_(SignoffTask.department.in_(sorted(user.departments)), role_match)
+    role_match = or_(*[roles_text.like(_json_like(role), escape="!")
+                       for role in sorted(user.roles)])
+    departments = sorted(user.departments)
+    departments_text = cast(SignoffTask.signoff_departments, String)
+    department_match = or_(
+        *[departments_text.like(_json_like(d), escape="!") for d in departments],
+        and_(or_(SignoffTask.signoff_departments.is_(None),
+                 departments_text.in_(("[]", "null"))),
+             SignoffTask.department.in_(departments)))
+    return and_(department_match, role_match)
+
+
+def _json_like(name: str) -> str:
+    """A LIKE pattern matching ``name`` as an element of a stored JSON list."""
+    quoted = json.dumps(name)
+    return "%" + quoted.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+def deciding_departments(task: SignoffTask) -> set[str]:
+    """The departments that see and decide the task (``signoff_by.departments``, else the
+    case's own department)."""
+    listed = {d for d in task.signoff_departments or [] if isinstance(d, str)}
+    return listed or ({task.department} if task.department else set())
 
 
 def can_see(user: User, task: SignoffTask) -> bool:
-    return (task.department in user.departments
+    return (bool(user.departments & deciding_departments(task))
             and bool(user.roles & set(task.signoff_roles or [])))
 
 

@@ -18,14 +18,20 @@ from urllib.parse import quote, urlencode
 
 import httpx
 from joserfc import jwk, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, JoseError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
                          "ES512")
 METADATA_MAX_AGE = 3600.0
-#: At most one JWKS refetch per this many seconds when a token names an unknown key id.
+#: At most one JWKS refetch per this many seconds when a token names an unknown key id or its
+#: signature does not verify with the cached key (a key rotated under the same id).
 JWKS_REFETCH_INTERVAL = 60.0
+#: Cached keys are fetched again after this long, whatever the tokens say.
+JWKS_MAX_AGE = 3600.0
+#: ``/login`` checks the provider answers before sending the browser there, at most this often.
+REACHABLE_FOR = 5.0
+NEVER = float("-inf")  # a time before any monotonic clock reading
 
 
 class OidcError(Exception):
@@ -66,11 +72,13 @@ class LoginRequest(BaseModel):
     nonce: str
     code_verifier: str
     redirect_uri: str
+    next_path: str = "/queue"  # the inbox page the login started from (a local path)
 
     @classmethod
-    def new(cls, redirect_uri: str) -> LoginRequest:
+    def new(cls, redirect_uri: str, next_path: str = "/queue") -> LoginRequest:
         return cls(state=secrets.token_urlsafe(32), nonce=secrets.token_urlsafe(32),
-                   code_verifier=secrets.token_urlsafe(64), redirect_uri=redirect_uri)
+                   code_verifier=secrets.token_urlsafe(64), redirect_uri=redirect_uri,
+                   next_path=next_path)
 
 
 def s256_challenge(code_verifier: str) -> str:
@@ -92,9 +100,10 @@ class OidcClient:
         self._http = httpx.Client(timeout=timeout_seconds, follow_redirects=False)
         self._lock = threading.Lock()
         self._metadata: ProviderMetadata | None = None
-        self._metadata_at = 0.0
+        self._metadata_at = NEVER
         self._keys: jwk.KeySet | None = None
-        self._keys_at = 0.0
+        self._keys_at = NEVER
+        self._answered_at = NEVER  # when the provider last answered a request of ours
 
     # -- provider documents ---------------------------------------------------------------
     def _get_json(self, url: str, what: str) -> Any:
@@ -104,6 +113,7 @@ class OidcClient:
             raise ProviderUnavailable(f"{what} at {url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:
             raise ProviderUnavailable(f"{what} at {url}: HTTP {response.status_code}")
+        self._answered_at = time.monotonic()
         try:
             return response.json()
         except ValueError as exc:
@@ -127,12 +137,26 @@ class OidcClient:
             self._metadata, self._metadata_at = metadata, time.monotonic()
         return metadata
 
-    def _key_set(self, kid: str | None) -> jwk.KeySet:
-        """The provider's keys; fetched again (rate-limited) when ``kid`` is not among them."""
+    def check_reachable(self) -> None:
+        """``ProviderUnavailable`` unless the provider answered within ``REACHABLE_FOR``
+        seconds or answers its discovery document now (refreshing the cached copy): the
+        browser is only sent to a provider that is up."""
+        with self._lock:
+            recent = time.monotonic() - self._answered_at < REACHABLE_FOR
+        if not recent:
+            with self._lock:
+                self._metadata_at = NEVER  # fetch it again
+            self.metadata()
+
+    def _key_set(self, kid: str | None, *, refresh: bool = False) -> jwk.KeySet:
+        """The provider's keys; fetched again when older than ``JWKS_MAX_AGE``, and
+        (rate-limited) when ``kid`` is unknown or ``refresh`` asks (a failed signature)."""
         with self._lock:
             keys, fetched_at = self._keys, self._keys_at
+        age = time.monotonic() - fetched_at
         known = keys is not None and (kid is None or any(k.kid == kid for k in keys.keys))
-        if keys is not None and (known or time.monotonic() - fetched_at < JWKS_REFETCH_INTERVAL):
+        if keys is not None and age < JWKS_MAX_AGE and (
+                (known and not refresh) or age < JWKS_REFETCH_INTERVAL):
             return keys
         data = self._get_json(self.metadata().jwks_uri, "JWKS")
         try:
@@ -171,6 +195,10 @@ class OidcClient:
                                        headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"token endpoint: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            # The provider is down or overloaded: not the user's fault, try again later.
+            raise ProviderUnavailable(f"token endpoint: HTTP {response.status_code}")
+        self._answered_at = time.monotonic()
         if response.status_code != 200:
             try:
                 error = response.json().get("error", "?")
@@ -188,9 +216,16 @@ class OidcClient:
         metadata = self.metadata()
         algorithms = [a for a in metadata.id_token_signing_alg_values_supported
                       if a in ASYMMETRIC_ALGORITHMS] or ["RS256"]
+        header = _unverified_header(id_token)
         try:
-            header = _unverified_header(id_token)
-            token = jwt.decode(id_token, self._key_set(header.get("kid")), algorithms=algorithms)
+            try:
+                token = jwt.decode(id_token, self._key_set(header.get("kid")),
+                                   algorithms=algorithms)
+            except BadSignatureError:
+                # Maybe the provider rotated its key under the same id: fetch the key set once
+                # more (rate-limited) and try again; a forged token still fails.
+                token = jwt.decode(id_token, self._key_set(header.get("kid"), refresh=True),
+                                   algorithms=algorithms)
             jwt.JWTClaimsRegistry(
                 leeway=self.leeway,
                 iss={"essential": True, "value": metadata.issuer},
@@ -210,13 +245,17 @@ class OidcClient:
             raise OidcError("ID token refused: empty sub")
         return claims
 
-    def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
-        """RP-initiated logout at the provider, if it advertises ``end_session_endpoint``."""
+    def end_session_url(self, post_logout_redirect_uri: str, id_token_hint: str | None = None
+                        ) -> str | None:
+        """RP-initiated logout at the provider, if it advertises ``end_session_endpoint``
+        (with ``id_token_hint`` when the session kept the ID token; some brokers require it)."""
         endpoint = self.metadata().end_session_endpoint
         if not endpoint:
             return None
         params = {"client_id": self.client_id,
                   "post_logout_redirect_uri": post_logout_redirect_uri}
+        if id_token_hint:
+            params["id_token_hint"] = id_token_hint
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
 
 

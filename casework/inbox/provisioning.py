@@ -13,6 +13,7 @@ from casework.db.models import InboxUser, InboxUserDepartment, InboxUserRole
 from casework.db.session import transaction
 from casework.inbox.i18n import LANGUAGES
 from casework.inbox.identity import ROLES
+from casework.inbox.sessions import revoke_user
 
 
 class UserAccess(BaseModel):
@@ -75,4 +76,5 @@ def deactivate_user(user_id: str, engine: Engine | None = None) -> bool:
         if user is None:
             return False
         user.active = False
+        revoke_user(s, user_id, "deactivated")  # their open sessions end now, not at expiry
     return True

@@ -31,7 +31,12 @@ class InboxSettings(BaseSettings):
     cookie_secure: bool = Field(
         default=True, description="Send the session cookie over HTTPS only."
     )
-    session_max_age_seconds: int = Field(default=8 * 3600, gt=0)
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, gt=0, description="A session ends this long after login, however "
+        "active (absolute timeout).")
+    session_idle_seconds: int = Field(
+        default=30 * 60, gt=0, description="A session ends after this long without a request "
+        "(idle timeout); an open task page keeps it alive.")
     idle_cap_seconds: float = Field(
         default=120.0, gt=0,
         description="Longest gap between two signs of activity counted as review time.",

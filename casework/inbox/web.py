@@ -12,16 +12,21 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
 
-from casework.db.session import reading
-from casework.inbox import i18n
-from casework.inbox.identity import User, load_user
+from casework.db.session import transaction
+from casework.inbox import i18n, sessions
+from casework.inbox.identity import User
 from casework.inbox.queue import LOCAL_TIME
 from casework.inbox.security import (
     COOKIE,
     SessionData,
+    cookie_header,
     csrf_ok,
-    decode_session,
-    set_session_cookie,
+    decode_prelogin,
+    delete_cookie_header,
+    encode_prelogin,
+    queue_cookie,
+    seal,
+    unseal,
 )
 from casework.inbox.settings import InboxSettings
 
@@ -61,20 +66,62 @@ class Web:
 
     # -- session and user --------------------------------------------------------------
     def session(self, request: Request) -> SessionData | None:
-        if not hasattr(request.state, "session"):
-            request.state.session = decode_session(
-                self.key, request.cookies.get(COOKIE), self.settings.session_max_age_seconds)
-        return request.state.session
+        """The request's session: a live server-side session, or a pre-login one, or None.
+        A revoked, expired, forged or malformed cookie is no session (and is cleared)."""
+        if hasattr(request.state, "session"):
+            return request.state.session
+        session, user = None, None
+        raw = unseal(self.key, request.cookies.get(COOKIE))
+        if raw is not None and isinstance(raw.get("sid"), str):
+            with transaction(self.engine) as s:
+                live = sessions.lookup(s, raw["sid"],
+                                       idle_seconds=self.settings.session_idle_seconds,
+                                       max_age_seconds=self.settings.session_max_age_seconds)
+            if live is None:
+                self.clear_cookie(request)
+            else:
+                user = live.user
+                session = SessionData(uid=user.id, csrf=live.csrf, iat=0, sid=live.token)
+                if live.rotated:
+                    self.queue_session_cookie(request, live.token)
+        elif raw is not None:
+            session = decode_prelogin(self.key, raw)
+        request.state.session, request.state.user = session, user
+        return session
 
     def user(self, request: Request) -> User | None:
-        if not hasattr(request.state, "user"):
-            session = self.session(request)
-            user = None
-            if session is not None and session.uid:
-                with reading(self.engine) as s:
-                    user = load_user(s, session.uid)
-            request.state.user = user
+        self.session(request)
         return request.state.user
+
+    def queue_session_cookie(self, request: Request, token: str) -> None:
+        queue_cookie(request.state, cookie_header(
+            COOKIE, seal(self.key, {"sid": token}), secure=self.settings.cookie_secure,
+            max_age=self.settings.session_max_age_seconds))
+
+    def clear_cookie(self, request: Request) -> None:
+        queue_cookie(request.state, delete_cookie_header(COOKIE,
+                                                         secure=self.settings.cookie_secure))
+
+    def start_session(self, request: Request, user: User, id_token: str | None = None) -> None:
+        """Log in: a new server-side session (new token, new CSRF token: no fixation); a
+        session the browser already had is revoked."""
+        old = self.session(request)
+        with transaction(self.engine) as s:
+            if old is not None and old.sid:
+                sessions.revoke(s, old.sid, "login")
+            live = sessions.create(s, user, id_token=id_token)
+        self.queue_session_cookie(request, live.token)
+
+    def end_session(self, request: Request) -> str | None:
+        """Log out: revoke this session now; returns its ID token (for ``id_token_hint``)."""
+        session = self.session(request)
+        id_token = None
+        if session is not None and session.sid:
+            with transaction(self.engine) as s:
+                id_token = sessions.id_token_of(s, session.sid)
+                sessions.revoke(s, session.sid, "logout")
+        self.clear_cookie(request)
+        return id_token
 
     def require_user(self, request: Request) -> User:
         user = self.user(request)
@@ -106,10 +153,6 @@ class Web:
                      "csrf": session.csrf if session else "",
                      "nonce": getattr(request.state, "csp_nonce", ""), **context},
         )
-        pending = getattr(request.state, "new_session", None)
-        if pending is not None:
-            set_session_cookie(response, self.key, pending, secure=self.settings.cookie_secure,
-                               max_age=self.settings.session_max_age_seconds)
         return response
 
     def error(self, request: Request, status: int, key: str) -> Response:
@@ -121,5 +164,7 @@ class Web:
         if session is None:
             session = SessionData.new()
             request.state.session = session
-            request.state.new_session = session
+            queue_cookie(request.state, cookie_header(
+                COOKIE, encode_prelogin(self.key, session), secure=self.settings.cookie_secure,
+                max_age=None))
         return session

@@ -45,7 +45,9 @@ LABELS: dict[str, dict[str, str]] = {
         "legal_basis": "Retsgrundlag", "automation_legal_basis": "Hjemmel til automatisk afgørelse",
         "facts": "Faktiske oplysninger der lægges vægt på", "considerations": "Hovedhensyn "
         "(skøn)", "hearing": "Partshøring", "signoff_when": "Kræver godkendelse når",
-        "signoff_by": "Godkendes af", "four_eyes": "To personer skal godkende",
+        "signoff_by": "Godkendes af",
+        "four_eyes": "Fire øjne: den der har godkendt eller rettet et tidligere trin i sagen, "
+        "må hverken godkende eller rette dette trin",
         "deadline": "Frist for godkendelse (timer)", "art63": "Undtagelse efter art. 6, stk. 3",
         "own_department": "sagens egen afdeling", "yes": "ja", "fail_safe":
         "Kan en betingelse ikke afgøres (manglende oplysning), går sagen til godkendelse.",
@@ -72,7 +74,9 @@ LABELS: dict[str, dict[str, str]] = {
         "legal_basis": "Legal basis", "automation_legal_basis": "Basis for automated decision",
         "facts": "Facts relied on", "considerations": "Main considerations (discretion)",
         "hearing": "Party hearing", "signoff_when": "Needs sign-off when",
-        "signoff_by": "Signed off by", "four_eyes": "Two people must sign off",
+        "signoff_by": "Signed off by",
+        "four_eyes": "Four eyes: whoever approved or amended an earlier step of the case may "
+        "neither approve nor amend this step",
         "deadline": "Sign-off deadline (hours)", "art63": "Art. 6(3) exemption",
         "own_department": "the case's own department", "yes": "yes", "fail_safe":
         "A condition that cannot be evaluated (missing fact) sends the case to sign-off.",

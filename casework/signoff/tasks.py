@@ -21,6 +21,14 @@ def to_jsonable(value: Any) -> Any:
     return {"value": repr(value)}
 
 
+def result_schema(value: Any) -> dict[str, Any] | None:
+    """The JSON schema of the robot's result model, kept on the task so that the inbox can
+    check an amended value against it before storing it (None for a plain JSON result)."""
+    if isinstance(value, BaseModel):
+        return type(value).model_json_schema(mode="validation")
+    return None
+
+
 def signoff_task_values(
     *, ledger_entry_id: str, flow: str, flow_run_id: str, step: str,
     case_ref: str, department: str | None, roles: list[str], departments: list[str],
@@ -50,6 +58,7 @@ def signoff_task_values(
             "sources": fields.get("sources", []),
             "signoff_reasons": reasons,
             "policy_hash": policy_hash,
+            "result_schema": result_schema(suggestion),
         },
         "created_at": now,
         "deadline": now + timedelta(hours=deadline_hours) if deadline_hours else None,

@@ -104,6 +104,6 @@ def run_case(tmp_path: Path, case_id: str) -> dict[str, str]:
     assert anna is not None and lise is not None
     decisions.decide(engine, anna, tasks["suggest_journal"], decision="amended", version=1,
                      reason="Det er en carport, ikke et nyt hus",
-                     value={"kle": "02.34.10", "title": "Carporte og garager"})
+                     value={"kle": "02.34.24", "title": "Carporte og garager"})
     decisions.decide(engine, lise, tasks["decide_permit"], decision="approved", version=1)
     return tasks

@@ -20,7 +20,7 @@ EXPECTED = {
     "da": ["route case", "suggest journal", "decide permit",
            "Ingen person. Reglerne tillod, at robotten gjorde det selv.",
            "Sagsbehandler Anna Byggesag rettede forslaget",
-           "Rettet til: 02.34.10 Carporte og garager.",
+           "Rettet til: 02.34.24 Carporte og garager.",
            "Begrundelse: Det er en carport, ikke et nyt hus",
            "Teamleder Lise Teamleder godkendte forslaget",
            f"Retsgrundlag: {LEGAL_BASIS}.",

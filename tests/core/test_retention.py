@@ -52,7 +52,7 @@ def _task(case_id: str, *, decided_days_ago: float | None, amend: bool = False) 
         decisions.decide(get_engine(), anna, ledger_id,
                          decision="amended" if amend else "approved", version=1,
                          reason="Hans Hansen har ringet" if amend else None,
-                         value={"kle": "02.34.10", "title": "Carporte"} if amend else None,
+                         value={"kle": "02.34.24", "title": "Carporte"} if amend else None,
                          now=NOW - timedelta(days=decided_days_ago))
     return ledger_id
 

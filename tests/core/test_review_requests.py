@@ -52,7 +52,7 @@ def test_review_lands_with_a_person_who_took_no_part(tmp_path: Path) -> None:
     journal = request_review("SAG-R-1", step="suggest_journal", requested_via="phone",
                              reason="Forkert journalnummer")
     assert journal.step == "suggest_journal" and journal.claimed_by == "bo.byg"
-    assert journal.payload["suggestion"]["kle"] == "02.34.10"  # what was used: the amendment
+    assert journal.payload["suggestion"]["kle"] == "02.34.24"  # what was used: the amendment
 
 
 def test_participants_are_refused_and_the_reviewer_decides(tmp_path: Path) -> None:

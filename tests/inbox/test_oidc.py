@@ -1,5 +1,8 @@
 """OpenID Connect login against the provider stand-in, over loopback HTTP.
 
+Also the faults found against a certified provider: several tabs at once, a provider that is
+overloaded or down, a key rotated under the same id, deep links, id_token_hint, logging.
+
 The inbox runs in the test client; its discovery, token and JWKS calls go over the network to
 ``standins.oidc_provider``; the "browser" side of the provider (login form, logout) is an
 httpx client with its own cookies.
@@ -25,8 +28,9 @@ from typer.testing import CliRunner
 
 from casework.db.models import InboxUser
 from casework.db.session import transaction
+from casework.inbox import oidc_client
 from casework.inbox.app import create_app
-from casework.inbox.oidc import PRELOGIN_COOKIE
+from casework.inbox.oidc import prelogin_cookie
 from casework.inbox.settings import InboxConfigError, InboxSettings
 from standins.oidc_provider import ClientRegistration, OidcProvider, ProviderUser
 
@@ -52,8 +56,10 @@ def provider() -> Iterator[OidcProvider]:
 @pytest.fixture
 def op(provider: OidcProvider) -> Iterator[OidcProvider]:
     provider.id_token_overrides, provider.sign_with_foreign_key = {}, False
+    provider.token_endpoint_status = None
     yield provider
     provider.id_token_overrides, provider.sign_with_foreign_key = {}, False
+    provider.token_endpoint_status = None
 
 
 def oidc_settings(issuer: str, **overrides: object) -> InboxSettings:
@@ -115,7 +121,8 @@ def test_full_login_lands_on_the_queue(app, browser, op):
     assert params["code_challenge_method"] == ["S256"]
     assert params["redirect_uri"] == [f"{INBOX}/auth/callback"]
     assert params["state"][0] and params["nonce"][0] and params["code_challenge"][0]
-    assert inbox.cookies.get(PRELOGIN_COOKIE)
+    attempt = prelogin_cookie(params["state"][0])
+    assert inbox.cookies.get(attempt)
 
     wrong = browser.post(f"{op.issuer}/authorize",
                          data={**{k: v[0] for k, v in params.items()}, "username": "anna",
@@ -126,7 +133,7 @@ def test_full_login_lands_on_the_queue(app, browser, op):
 
     landed = inbox.get(callback, follow_redirects=False)
     assert landed.status_code == 303 and landed.headers["location"] == "/queue"
-    assert not inbox.cookies.get(PRELOGIN_COOKIE)
+    assert not inbox.cookies.get(attempt)
     queue = inbox.get("/queue")
     assert queue.status_code == 200 and "Anna Byggesag" in queue.text
 
@@ -150,8 +157,6 @@ def test_wrong_state_is_refused_before_the_code_is_used(app, browser, op, caplog
     assert "state does not match" in caplog.text
     assert op.token_requests == requests_before
     assert not logged_in(inbox)
-    # The pre-login cookie is spent: the genuine callback afterwards does not work either.
-    assert inbox.get(callback, follow_redirects=False).status_code == 400
 
 
 def test_callback_without_pre_login_cookie_is_refused(app, browser, caplog):
@@ -165,12 +170,12 @@ def test_callback_without_pre_login_cookie_is_refused(app, browser, caplog):
 def test_replayed_code_is_refused(app, browser, caplog):
     inbox = TestClient(app)
     callback = sign_in(browser, start_login(inbox), "anna")
-    stolen_cookie = inbox.cookies.get(PRELOGIN_COOKIE)
+    attempt = prelogin_cookie(parse_qs(urlsplit(callback).query)["state"][0])
+    stolen_cookie = inbox.cookies.get(attempt)
     assert inbox.get(callback, follow_redirects=False).status_code == 303
 
     attacker = TestClient(app)
-    attacker.cookies.set(PRELOGIN_COOKIE, stolen_cookie, domain="testserver.local",
-                         path="/auth")
+    attacker.cookies.set(attempt, stolen_cookie, domain="testserver.local", path="/auth")
     with caplog.at_level(logging.WARNING, logger="casework.inbox.oidc"):
         response = attacker.get(callback, follow_redirects=False)
     assert response.status_code == 400
@@ -233,13 +238,15 @@ def test_logout_ends_both_sessions(app, browser, op):
     inbox, response = login(app, browser, "anna")
     assert response.status_code == 303
     csrf = csrf_of(inbox.get("/queue").text)
-    out = inbox.post("/logout", data={"csrf": csrf}, follow_redirects=False)
-    assert out.status_code == 303 and out.headers["location"] == "/logout/continue"
+    page = inbox.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert page.status_code == 200
     assert not logged_in(inbox)
 
-    page = inbox.get("/logout/continue")
     end_session = unescape(REFRESH.search(page.text).group(1))
     assert end_session.startswith(f"{op.issuer}/logout?")
+    # The ID token of the session goes along as id_token_hint (some brokers require it).
+    hint = parse_qs(urlsplit(end_session).query)["id_token_hint"][0]
+    assert hint.count(".") == 2
     back = browser.get(end_session)
     assert back.status_code == 302 and back.headers["location"] == f"{INBOX}/logged-out"
     assert "Du er logget ud" in inbox.get(back.headers["location"]).text
@@ -346,3 +353,118 @@ def test_user_set_command_gives_access_that_the_oidc_login_then_uses(app, browse
     browser.cookies.clear()
     assert login(app, browser, "ukendt")[1].status_code == 403
     assert runner.invoke(cli, ["inbox", "user-deactivate", "nobody"]).exit_code == 1
+
+
+def _state(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["state"][0]
+
+
+def test_two_tabs_can_log_in_at_once(app, browser, op):
+    inbox = TestClient(app)  # one browser, one cookie jar, two tabs
+    tab_a = inbox.get("/login", follow_redirects=False).headers["location"]
+    tab_b = inbox.get("/login", follow_redirects=False).headers["location"]
+    assert _state(tab_a) != _state(tab_b)
+    callback_b = sign_in(browser, tab_b, "anna")
+    callback_a = browser.get(tab_a).headers["location"]  # SSO: no form the second time
+    # A failure in a third tab must not spend the others' attempts.
+    tab_c = inbox.get("/login", follow_redirects=False).headers["location"]
+    failed = inbox.get(f"/auth/callback?error=access_denied&state={_state(tab_c)}")
+    assert failed.status_code == 400
+    assert inbox.get(callback_a, follow_redirects=False).status_code == 303
+    assert inbox.get(callback_b, follow_redirects=False).status_code == 303
+    assert logged_in(inbox)
+
+
+def test_token_endpoint_503_says_the_service_is_not_responding(app, browser, op, caplog):
+    inbox = TestClient(app, headers={"Accept-Language": "en"})
+    callback = sign_in(browser, inbox.get("/login", follow_redirects=False)
+                       .headers["location"], "anna")
+    op.token_endpoint_status = 503
+    with caplog.at_level(logging.ERROR, logger="casework.inbox.oidc"):
+        response = inbox.get(callback, follow_redirects=False)
+    assert response.status_code == 502
+    assert "The login service is not responding" in response.text
+    assert "HTTP 503" in caplog.text
+    assert not logged_in(inbox)
+
+
+def test_key_rotated_under_the_same_id_is_fetched_again(app, browser, op, monkeypatch):
+    first, _ = _login(app, browser)
+    assert logged_in(first)
+    op.rotate_key(same_kid=True)
+    monkeypatch.setattr(oidc_client, "JWKS_REFETCH_INTERVAL", 0.0)
+    browser.cookies.clear()
+    again, response = _login(app, browser)
+    assert response.status_code == 303, response.text
+    assert logged_in(again)
+
+
+def test_key_set_is_refreshed_after_a_bounded_age(app, browser, op, monkeypatch):
+    _login(app, browser)
+    before = op.jwks_requests
+    monkeypatch.setattr(oidc_client, "JWKS_MAX_AGE", 0.0)
+    _login(app, browser)
+    assert op.jwks_requests == before + 1
+
+
+def _login(app, browser, path: str = "/login"):
+    inbox = TestClient(app)
+    start = inbox.get(path, follow_redirects=False).headers["location"]
+    if start.startswith("/login"):
+        start = inbox.get(start, follow_redirects=False).headers["location"]
+    callback = sign_in(browser, start, "anna") if not browser.cookies else \
+        browser.get(start).headers["location"]
+    return inbox, inbox.get(callback, follow_redirects=False)
+
+
+def test_provider_down_with_cached_metadata_shows_our_page(engine, monkeypatch):
+    clients = {CLIENT_ID: ClientRegistration(CLIENT_SECRET, [f"{INBOX}/auth/callback"])}
+    down = OidcProvider(USERS, clients)
+    with down.serving():
+        inbox = TestClient(create_app(oidc_settings(down.issuer, oidc_timeout_seconds=2),
+                                      engine=engine))
+        assert inbox.get("/login", follow_redirects=False).status_code == 303  # cached now
+    monkeypatch.setattr(oidc_client, "REACHABLE_FOR", 0.0)
+    response = inbox.get("/login", follow_redirects=False)
+    assert response.status_code == 502  # not a redirect to the dead host
+    assert "Login-tjenesten svarer ikke" in response.text
+
+
+@pytest.mark.parametrize(("asked", "lands"), [
+    ("/history?page=2", "/history?page=2"),
+    ("//evil.example/x", "/queue"),
+    ("https://evil.example/", "/queue"),
+    ("/\\evil.example", "/queue"),
+])
+def test_deep_link_survives_the_login_and_only_locally(app, browser, op, asked, lands):
+    inbox = TestClient(app)
+    if asked.startswith("/") and not asked.startswith(("//", "/\\")):
+        first = inbox.get(asked, follow_redirects=False)
+        assert first.status_code == 303
+        start = inbox.get(first.headers["location"], follow_redirects=False)
+    else:  # an attacker's link straight to the login page
+        start = inbox.get("/login", params={"next": asked}, follow_redirects=False)
+    browser.cookies.clear()
+    callback = sign_in(browser, start.headers["location"], "anna")
+    landed = inbox.get(callback, follow_redirects=False)
+    assert landed.status_code == 303 and landed.headers["location"] == lands
+
+
+def test_serve_configures_logging_and_hides_the_server(monkeypatch):
+    import uvicorn
+
+    from casework.cli import app as cli
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **kw: seen.update(kw))
+    monkeypatch.setenv("CASEWORK_INBOX_DEV_LOGIN", "true")
+    monkeypatch.delenv("CASEWORK_INBOX_OIDC_ISSUER", raising=False)
+    result = CliRunner().invoke(cli, ["inbox", "serve"])
+    assert result.exit_code == 0, result.output
+    assert seen["server_header"] is False
+    config = seen["log_config"]
+    assert isinstance(config, dict)
+    casework_logger = config["loggers"]["casework"]
+    assert casework_logger["level"] == "INFO" and casework_logger["handlers"]
+    assert "asctime" in config["formatters"]["casework"]["format"]
+    assert "levelname" in config["formatters"]["casework"]["format"]

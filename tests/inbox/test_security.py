@@ -81,3 +81,41 @@ def test_secure_cookie_by_default(engine):
     app = create_app(InboxSettings(dev_login=True, secret_key="s"), engine=engine)
     cookie = TestClient(app).get("/login").headers["set-cookie"].lower()
     assert "secure" in cookie
+
+
+def test_language_switch_redirects_only_to_this_site(as_user):
+    anna = as_user("anna.byg")
+    csrf = csrf_of(anna.get("/queue").text)
+    for referer, target in (("https://evil.example/phish", "/queue"),
+                            ("//evil.example/x", "/queue"),
+                            ("http://evil.example/history", "/queue"),
+                            ("javascript:alert(1)", "/queue"),
+                            ("http://testserver/history?page=2", "/history?page=2"),
+                            ("", "/queue")):
+        response = anna.post("/language", data={"language": "da", "csrf": csrf},
+                             headers={"referer": referer}, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == target, referer  # defect 7
+
+
+def test_done_message_only_for_a_decision_really_made(as_user, task_factory):
+    task_id = task_factory()
+    anna, bo = as_user("anna.byg"), as_user("bo.byg")
+    for done in ("approved", "rejected", "amended", "answer"):
+        page = anna.get(f"/tasks/{task_id}", params={"done": done})
+        assert "Afgørelsen er gemt" not in page.text  # defect 8: still awaiting
+    assert decide(bo, task_id, "approved").status_code == 303
+    assert "Afgørelsen er gemt" not in anna.get(f"/tasks/{task_id}?done=approved").text
+    assert "Afgørelsen er gemt" not in bo.get(f"/tasks/{task_id}?done=rejected").text
+    assert "Afgørelsen er gemt" in bo.get(f"/tasks/{task_id}?done=approved").text
+
+
+def test_error_pages_carry_the_security_headers(as_user):
+    anna = as_user("anna.byg")
+    for response in (anna.get("/tasks/nope"), anna.get("/queue?page=" + "9" * 30),
+                     anna.get("/oversight"), anna.post("/language", data={"language": "x"})):
+        assert response.status_code in (400, 403, 404)
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
