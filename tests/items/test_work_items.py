@@ -251,3 +251,80 @@ def test_policy_check_refuses_signoff_on_an_act_step(tmp_path: Path) -> None:
     robot, run, _ = make_robot(tmp_path, [], policy=bad)
     with pytest.raises(PolicyError, match="cannot wait for sign-off itself"):
         robot.policy()
+
+
+def test_a_stopped_flow_acts_only_on_work_a_person_approved(tmp_path: Path) -> None:
+    """With the stop switch on, the suggestion goes to a caseworker; once she approves, the
+    act runs (a person approved it), once."""
+    from casework.stop_switch import set_stopped
+
+    effects: list[tuple[str, str]] = []
+    robot, run, runs = make_robot(tmp_path, effects)
+    [item_id] = add_letters(robot, [Letter(case_id="SAG-1", text="x", confidence=0.9)])
+    set_stopped(robot.name, stopped=True, actor="ops", reason="audit of the robot")
+    first = run()  # the suggestion itself now goes to sign-off: nothing is acted on
+    assert [r.state for r in first.rows] == [ItemState.AWAITING_SIGNOFF] and effects == []
+    decide(first.rows[0].signoff_task_id, "approved")
+    second = run()  # a person approved: acting on it is allowed even while stopped
+    assert [r.state for r in second.rows] == [ItemState.DONE]
+    assert effects == [("SAG-1", "02.34.02")] and runs == ["SAG-1"]
+    assert queue.get_item(item_id).state == "done"
+
+
+def test_a_bad_payload_fails_the_item_naming_the_field(tmp_path: Path) -> None:
+    robot, run, _ = make_robot(tmp_path, [])
+    [item_id] = robot.add_items([NewItem(key="message:bad", payload={
+        "case_id": "SAG-1", "text": "x", "confidence": "very"})]).ids
+    [row] = run().rows
+    assert row.state == ItemState.FAILED
+    assert "invalid item payload: confidence:" in (queue.get_item(item_id).last_error or "")
+
+
+def test_a_stopped_flow_holds_acts_on_work_only_the_robot_prepared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prepared autonomously before the stop, not yet acted on: while the flow is stopped the
+    act waits (the item is put back untouched), and runs once the flow is restarted."""
+    from casework.stop_switch import set_stopped
+
+    monkeypatch.setenv("CASEWORK_ITEM_RETRY_SECONDS", "0")
+    reset_settings_cache()
+    name = f"t_{uuid4().hex[:8]}"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"flow: {name}\nsteps:\n" + textwrap.indent(POLICY, "  "))
+    robot = CaseworkFlow(name, policy_file=path)
+    effects: list[str] = []
+    down = {"now": True}
+
+    @robot.step(kind="preparatory")
+    def suggest(case: Case, letter: Letter) -> Suggestion:
+        return Suggestion(kle="02.34.02", confidence=0.9)
+
+    @robot.act(kind="preparatory")
+    def file_kle(case: Case, decision: Decision[Suggestion]) -> Filed:
+        if down["now"]:
+            raise RuntimeError("case system down")
+        effects.append(case.id)
+        return Filed(kle=decision.value.kle)
+
+    def handle(letter: Letter) -> dict:
+        case = Case(id=letter.case_id, department="byg")
+        decision = require_signoff(suggest(case, letter)).or_stop()
+        require_signoff(file_kle(case, decision)).or_stop()
+        return {"status": "filed"}
+
+    @robot.flow()
+    def run() -> object:
+        return robot.process(handle)
+
+    [item_id] = robot.add_items([NewItem(key="message:1", payload={"case_id": "SAG-1",
+                                                                   "text": "x"})]).ids
+    assert [r.state for r in run().rows] == [ItemState.FAILED]  # suggested, filing failed
+    down["now"] = False
+    set_stopped(name, stopped=True, actor="ops", reason="audit of the robot")
+    held = run().rows
+    assert [(r.state, r.outcome) for r in held] == [(ItemState.READY, "held")]
+    assert effects == [] and "held" in (queue.get_item(item_id).last_error or "")
+    set_stopped(name, stopped=False, actor="ops", reason="audit done")
+    with transaction() as s:  # the hold's wait is over
+        s.get(WorkItem, item_id).not_before = None
+    assert [r.state for r in run().rows] == [ItemState.DONE] and effects == ["SAG-1"]
