@@ -16,7 +16,7 @@ export PREFECT_LOGGING_LEVEL ?= WARNING
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,browser,embeddings]'
+	$(BIN)/pip install --quiet -e '.[dev,browser,embeddings,scale]'
 	touch $(STAMP)
 
 install: $(STAMP)

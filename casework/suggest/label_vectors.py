@@ -122,7 +122,9 @@ class LabelVectorStore:
         if self.cache_dir:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             for old in self.cache_dir.glob(f"{stem}-*"):
-                old.unlink(missing_ok=True)
+                # Older recipes only: another process may be writing this one right now.
+                if ".tmp" not in old.name and old not in (matrix_file, state_file):
+                    old.unlink(missing_ok=True)
             def write_matrix(tmp: Path) -> None:
                 with tmp.open("wb") as fh:
                     sparse.save_npz(fh, matrix)
