@@ -8,13 +8,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from connectors.case_system import CaseSystemClient
+from connectors.interfaces import CaseSystem
 from connectors.registry import RegistryClient
 
 
 @dataclass(frozen=True)
 class Systems:
-    cases: CaseSystemClient
+    """The case system (stand-in REST API or SBSYS: ``CASEWORK_CASE_SYSTEM``) and the registry
+    of persons and properties."""
+
+    cases: CaseSystem
     registry: RegistryClient | None = None
 
 
