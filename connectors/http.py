@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from casework.privacy import mask_cpr
+from connectors.limits import request_slot
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class HttpConnector:
         )
         try:
             for attempt in retrying:
-                with attempt:
+                with attempt, request_slot(self.system):
                     response = self._client.request(method, path, json=json, params=params,
                                                     headers=headers, files=files, data=data)
                     if response.status_code in TRANSIENT_STATUSES:
