@@ -181,8 +181,11 @@ def _register_parts() -> None:
     from casework.items.cli import register as register_items
 
     register_items(app)
+    from casework.scaffold.cli import register as register_new
+
+    register_new(app)
     for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli",
-                   "connectors.cli"):
+                   "connectors.cli", "standins.cli"):
         try:
             part = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:
