@@ -29,6 +29,13 @@ def signoff_deliver(
     from casework.signoff.outbox import deliver_pending, run_forever
 
     if watch:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                            datefmt="%Y-%m-%dT%H:%M:%S")
+        logging.getLogger("casework.signoff.outbox").setLevel(logging.INFO)
+        typer.echo(f"sign-off service started: delivering decisions every {interval:g} s "
+                   "(Ctrl-C stops)", err=True)
         run_forever(interval)
     report = deliver_pending(limit=10_000)
     typer.echo(f"delivered {report.delivered}, still pending {report.pending}, "
