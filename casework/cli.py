@@ -210,6 +210,14 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+    except RuntimeError as exc:  # Prefect could not start its temporary server
+        if "Prefect API server" not in str(exc):
+            raise
+        from casework.prefect_env import prefect_problem
+
+        why = prefect_problem() or str(exc)
+        sys.stderr.write(f"error: {why}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":
