@@ -8,6 +8,25 @@ import typer
 
 from casework.settings import get_settings
 
+
+def _hide_flag_types() -> None:
+    """Typer 0.29 labels every on/off flag (``--help``, ``--watch``) ``<bool>`` in help
+    screens, which reads as if it took a value; flags show no type."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_casework", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._casework = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Casework robots: policies, ledger, reports and text suggestions.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
@@ -29,6 +48,13 @@ def signoff_deliver(
     from casework.signoff.outbox import deliver_pending, run_forever
 
     if watch:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                            datefmt="%Y-%m-%dT%H:%M:%S")
+        logging.getLogger("casework.signoff.outbox").setLevel(logging.INFO)
+        typer.echo(f"sign-off service started: delivering decisions every {interval:g} s "
+                   "(Ctrl-C stops)", err=True)
         run_forever(interval)
     report = deliver_pending(limit=10_000)
     typer.echo(f"delivered {report.delivered}, still pending {report.pending}, "
@@ -156,11 +182,13 @@ def ledger_summary() -> None:
     with reading() as session:
         rows = ledger.step_savings(session)
         hours = ledger.total_saved_hours(session)
-    typer.echo(f"{'flow':<22} {'step':<20} {'runs':>6} {'auto':>6} {'sign-off':>8} "
+    fw = max([len("flow"), *(len(r.flow) for r in rows)])  # long names widen their column
+    sw = max([len("step"), *(len(r.step) for r in rows)])
+    typer.echo(f"{'flow':<{fw}} {'step':<{sw}} {'runs':>6} {'auto':>6} {'sign-off':>8} "
                f"{'manual':>6} {'failed':>6} {'saved h':>8}")
     for r in rows:
-        typer.echo(f"{r.flow:<22} {r.step:<20} {r.runs:>6} {r.autonomous:>6} {r.signoff:>8} "
-                   f"{r.manual:>6} {r.failed:>6} {r.saved_minutes / 60:>8.2f}")
+        typer.echo(f"{r.flow:<{fw}} {r.step:<{sw}} {r.runs:>6} {r.autonomous:>6} "
+                   f"{r.signoff:>8} {r.manual:>6} {r.failed:>6} {r.saved_minutes / 60:>8.2f}")
     typer.echo(f"hours saved in total: {hours:.2f}")
 
 
@@ -181,8 +209,11 @@ def _register_parts() -> None:
     from casework.items.cli import register as register_items
 
     register_items(app)
+    from casework.scaffold.cli import register as register_new
+
+    register_new(app)
     for module in ("casework.suggest.cli", "casework.report.cli", "casework.inbox.cli",
-                   "connectors.cli"):
+                   "connectors.cli", "standins.cli"):
         try:
             part = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:
@@ -200,6 +231,14 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
+    except RuntimeError as exc:  # Prefect could not start its temporary server
+        if "Prefect API server" not in str(exc):
+            raise
+        from casework.prefect_env import prefect_problem
+
+        why = prefect_problem() or str(exc)
+        sys.stderr.write(f"error: {why}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

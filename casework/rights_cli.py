@@ -99,7 +99,7 @@ def retention_apply(
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 

@@ -190,3 +190,13 @@ def create_app(db_path: str | None = None, token: str = "standin-token", *,
 
     return app
 
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory standins.case_system:app_from_env``: token from
+    ``CASEWORK_STANDIN_TOKEN`` (default ``standin-token``), cases kept in the SQLite file
+    ``CASEWORK_STANDIN_DB`` (default: in memory, seeded with the sample cases)."""
+    import os
+
+    return create_app(os.environ.get("CASEWORK_STANDIN_DB") or None,
+                      os.environ.get("CASEWORK_STANDIN_TOKEN") or "standin-token")

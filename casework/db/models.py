@@ -424,3 +424,23 @@ class InboxSession(Base):
     id_token: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_inbox_sessions_user", "user_id", "revoked_at"),)
+
+
+class ServiceToken(Base):
+    """A script's key to the inbox's JSON API (migration 0011). It acts for one inbox user,
+    within that user's departments and roles, narrowed to ``departments``/``roles`` when they
+    are set; only the token's SHA-256 is stored, and revoking it ends it at once."""
+
+    __tablename__ = "service_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("inbox_users.id", ondelete="CASCADE"))
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: the user's
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: the user's
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

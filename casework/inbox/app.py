@@ -75,6 +75,9 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         return RedirectResponse(local_path(next_path), status_code=303)
 
     app.include_router(authenticator.router(start_session))
+    from casework.inbox.api import mount_api
+
+    mount_api(app, web.engine, settings)  # /api: service tokens only, never the cookie
 
     # -- errors ------------------------------------------------------------------------
     @app.exception_handler(LoginRequired)

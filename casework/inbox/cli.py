@@ -112,4 +112,7 @@ def logout_everywhere(user_id: str = typer.Argument(..., help="The user's id (OI
 
 
 def register(app: typer.Typer) -> None:
+    from casework.inbox.api.cli import register as register_api
+
+    register_api(app, inbox_app)  # casework tasks, casework inbox token|users
     app.add_typer(inbox_app, name="inbox")

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from casework.policy.effects_lint import effect_problems
 from casework.policy.errors import PolicyError, PolicyProblem
+from casework.policy.hearing_lint import hearing_problems
 from casework.policy.loader import (
     check_against_flow,
     display_path,
@@ -89,14 +90,25 @@ def check(
         ),
     ] = None,
     flows: Annotated[
-        Path,
-        typer.Option("--flows", help="Folder of flow code to cross-check against, when it exists."),
-    ] = Path("flows"),
+        Path | None,
+        typer.Option("--flows", help="Folder of flow code to cross-check against (default: "
+                     "flows/, when it exists).", show_default=False),
+    ] = None,
 ) -> None:
     """Validate policy files and, if the flow code is present, compare them with it."""
     directory: Path | None = None
+    if flows is not None and not flows.is_dir():
+        raise _fail(f"--flows {flows}: no such folder")
+    flows = flows or Path("flows")
     if files:
-        paths = list(files)
+        paths = []
+        for given in files:
+            if given.is_dir():  # a folder: every policy file in it
+                paths += policy_files(given)
+            else:
+                paths.append(given)
+        if not paths:
+            raise _fail(f"no policy files in {', '.join(str(f) for f in files)}")
     else:
         try:
             directory = get_settings().policy_dir
@@ -131,6 +143,7 @@ def check(
                     acts=act_steps(policy.flow),
                 )
                 problems += effect_problems(policy.flow)
+                problems += hearing_problems(policy, registry.get(policy.flow, {}))
                 problems.sort(key=lambda problem: problem.line or 0)
             if not problems:
                 steps = _plural(len(policy.model.steps), "step")

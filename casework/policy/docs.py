@@ -101,10 +101,18 @@ class DocumentedPolicy:
 
 
 
+def _number(value: float | None) -> float | int | None:
+    """48.0 hours reads as 48."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def markdown_escape(value: Any) -> str:
     """Text safe inside Markdown (tables included): no markup, no raw HTML, one line."""
     text = " ".join(str(value).split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Only what could start HTML or an entity becomes one ("<img", "&lt"); a comparison such
+    # as "confidence < 0.55" stays readable in the raw file.
+    text = re.sub(r"&(?=[#A-Za-z])", "&amp;", text)
+    text = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
     return re.sub(r"([\\`*_{}\[\]|#])", r"\\\1", text)
 
 
@@ -151,7 +159,7 @@ def _step_view(name: str, policy: Policy, lang: Language) -> dict[str, Any]:
             ", ".join(step.signoff_by.departments) or labels["own_department"]),
         "needs_signoff": step.mode == "signoff" or bool(step.signoff_when),
         "four_eyes": step.four_eyes,
-        "deadline": step.deadline_hours,
+        "deadline": _number(step.deadline_hours),
         "art63": exemption,
     }
 

@@ -298,7 +298,10 @@ def check_against_flow(
 
 
 def _parse_yaml(text: str, fail: Any) -> tuple[Node | None, Any]:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # reads ahead: a binary file fails here already
+    except yaml.YAMLError as exc:
+        raise fail(f"not a YAML text file ({getattr(exc, 'reason', exc)})") from None
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None

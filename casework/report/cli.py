@@ -38,7 +38,7 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
 
 
@@ -92,6 +92,8 @@ def register(app: typer.Typer) -> None:
             )
         except ValidationError as exc:
             _fail(describe_validation_error(exc))
+        if output.suffix.lower() != ".xlsx":
+            _fail(f"--output {output}: the report is an Excel workbook; name it .xlsx")
         try:
             summary = build_report(get_engine(), request, output)
         except ReportError as exc:

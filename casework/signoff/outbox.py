@@ -145,12 +145,21 @@ def deliver_pending(limit: int = 100, *,
                 break
             tried.add(row.id)
             status = deliver_one(row, finished, ready)
+            _log_delivery(row, status)
         setattr(report, status, getattr(report, status) + 1)
     if ready:
         from casework.items.continuation import start_continuations
 
         start_continuations(ready)
     return report
+
+
+def _log_delivery(row: DecisionOutbox | HearingWakeup, status: str) -> None:
+    """One line per delivery: which task (or hearing), which flow run, how it went."""
+    task = getattr(row, "signoff_task_id", None) or f"hearing {getattr(row, 'hearing_id', '?')}"
+    level = logging.DEBUG if status == "pending" else logging.INFO
+    log.log(level, "delivery: task %s, run %s, outcome %s%s", task, row.flow_run_id, status,
+            f" ({row.last_error})" if row.last_error and status != "delivered" else "")
 
 
 def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service loop

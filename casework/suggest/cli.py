@@ -126,8 +126,11 @@ def _stream(input_path: str, output: Path | None, model: type[TextItem],
                     flush()
         except InputError as exc:
             flush()  # lines before the bad one still get their results
-            raise InputError(f"{exc} ({written} results written before it)") from exc
+            results = "result" if written == 1 else "results"
+            raise InputError(f"{exc} ({written} {results} written before it)") from exc
         flush()
+        if written == 0 and not skip_invalid:
+            raise InputError(f"{name}: no items (the input is empty)")
     return written
 
 

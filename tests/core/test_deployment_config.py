@@ -37,3 +37,11 @@ def test_automations_are_valid_prefect_automations() -> None:
     data = yaml.safe_load((REPO / "deploy" / "automations.yaml").read_text())
     names = [AutomationCore.model_validate(a).name for a in data["automations"]]
     assert names == ["casework-crash-zombie-flow-runs", "casework-retry-crashed-flow-runs"]
+
+
+def test_bundled_schedules_start_inactive() -> None:
+    """`prefect deploy --all` on a developer's machine must not start robots that need a
+    mailbox and a case system every five minutes."""
+    config = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    schedules = [s for d in config["deployments"] for s in d.get("schedules") or []]
+    assert schedules and all(s.get("active") is False for s in schedules)

@@ -21,6 +21,10 @@ register_flow("journal_placement")
 register_step("journal_placement", "read_letter", "preparatory")
 register_step("journal_placement", "suggest_journal", "preparatory")
 register_step("journal_placement", "grant_benefit", "decision")
+
+
+def hear_first(robot, case):
+    return robot.party_hearing(case, decision_step="grant_benefit", facts=[], draft=str)
 """
 
 
@@ -85,14 +89,14 @@ def test_default_is_every_file_in_the_policy_dir(
 ) -> None:
     write_policy(good_text)
     write_policy(GOOD_POLICY.format(flow="other"), "other.yaml")
-    result = run("--flows", "nowhere")
+    result = run()  # no flows/ here: the default folder is optional, a given one is not
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert [line.split()[1] for line in lines[:2]] == [
         "policies/journal_placement.yaml",
         "policies/other.yaml",
     ]
-    assert lines[2] == "checked 2 files: all ok (flow code not cross-checked: no nowhere/ folder)"
+    assert lines[2] == "checked 2 files: all ok (flow code not cross-checked: no flows/ folder)"
 
 
 def test_missing_policy_dir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,3 +160,32 @@ def test_register_adds_a_policy_group() -> None:
     result = CliRunner().invoke(app, ["policy", "--help"])
     assert result.exit_code == 0
     assert "check" in result.output
+
+
+@pytest.mark.usefixtures("isolated_registry")
+def test_a_decision_with_hearing_auto_needs_the_hearing_in_the_flow(
+    policy_dir_env: Path, write_policy: WritePolicy, good_text: str
+) -> None:
+    write_policy(good_text)
+    write_flows(Path("flows"), "cli_unheard", FLOW_CODE.split("\n\n\ndef hear_first")[0])
+    result = run()
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "policies/journal_placement.yaml:22: steps.grant_benefit: decision step "
+        "'grant_benefit' has hearing: auto, but flows/cli_unheard.py never calls "
+        'robot.party_hearing(case, decision_step="grant_benefit", ...) before it: call it, '
+        "or set hearing: exempt with a hearing_exception",
+        "checked 1 file: 1 problem",
+    ]
+
+
+def test_a_folder_argument_checks_its_files(write_policy: WritePolicy, good_text: str) -> None:
+    write_policy(good_text)
+    result = run("policies")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith("checked 1 file: all ok")
+
+
+def test_a_flows_folder_that_does_not_exist_is_an_error(workdir: Path) -> None:
+    result = run("--flows", "/typo")
+    assert (result.exit_code, result.output) == (1, "error: --flows /typo: no such folder\n")

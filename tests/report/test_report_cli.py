@@ -88,7 +88,7 @@ def test_empty_period(app, ledger, tmp_path: Path) -> None:
 def test_bad_input_is_one_line_and_exit_1(app, ledger, tmp_path: Path, args, error) -> None:
     result = run(app, *args, "-o", str(tmp_path / "r.xlsx"))
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {error}\n"
+    assert result.stderr == f"error: {error}\n"
     assert "Traceback" not in result.output
     assert not (tmp_path / "r.xlsx").exists()
 
@@ -98,14 +98,14 @@ def test_output_in_a_missing_folder(app, ledger, tmp_path: Path) -> None:
     result = run(app, "--from", "2026-01-01", "--to", "2026-12-31", "-o", str(target))
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: cannot write '{target}': the folder '{target.parent}' does not exist\n"
+        f"error: cannot write '{target}': the folder '{target.parent}' does not exist\n"
     )
 
 
 def test_unmigrated_database_is_one_line(app, casework_env, tmp_path: Path) -> None:
     result = run(app, "--from", "2026-01-01", "--to", "2026-12-31", "-o", str(tmp_path / "r.xlsx"))
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: cannot read the ledger (is the database migrated?):")
+    assert result.stderr.startswith("error: cannot read the ledger (is the database migrated?):")
     assert result.stderr.count("\n") == 1
 
 

@@ -88,7 +88,7 @@ def test_bad_line_names_file_and_line(app: typer.Typer, cli_env: Path, tmp_path:
     result = CliRunner().invoke(app, ["suggest", "kle", "-i", str(src), "--engine", "tfidf"])
     assert result.exit_code == 2
     assert f"{src} line 2: not valid JSON" in result.stderr
-    assert "1 results written before it" in result.stderr
+    assert "1 result written before it" in result.stderr
     assert [r["id"] for r in _lines(result.stdout)] == ["a1"]
 
     missing = _jsonl(tmp_path / "m.jsonl", [{"id": "1"}])
