@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 from uuid import NAMESPACE_URL, uuid4, uuid5
 
+from prefect import Flow as PrefectFlow
 from prefect import flow as prefect_flow
 from prefect import task as prefect_task
 from prefect.context import FlowRunContext, TaskRunContext
@@ -401,7 +402,9 @@ class CaseworkFlow:
 
             _adopt_signature(run, fn)
             options = {"name": self.name.replace("_", "-"), **flow_options}
-            return prefect_flow(**options)(run)
+            governed = prefect_flow(**options)(run)
+            governed.__class__ = _CheckedFlow  # one clear line when Prefect cannot start
+            return governed
 
         return decorate
 
@@ -684,6 +687,19 @@ class CaseworkFlow:
                      "policy_hash": record.policy_hash, "flow_run_id": record.flow_run_id,
                      "ledger_id": record.id, "error": record.error},
         )
+
+
+class _CheckedFlow(PrefectFlow):  # type: ignore[misc]
+    """A robot's Prefect flow that, called directly (``python -c 'journal_placement()'``),
+    first checks that Prefect can be set up here: a missing PREFECT_HOME folder or a dead
+    PREFECT_API_URL gives one line saying what to do, not a minute's wait and a timeout."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if FlowRunContext.get() is None:
+            from casework.prefect_env import ensure_prefect
+
+            ensure_prefect()
+        return super().__call__(*args, **kwargs)
 
 
 class _ItemAwareStep:
