@@ -89,7 +89,7 @@ def record_step(session: Session, record: StepRecord) -> LedgerEntry:
     if entry is None:
         entry = LedgerEntry(**values)
         session.add(entry)
-    else:
+    elif entry.decided_at is None:  # a caseworker's decided row is never rewritten
         for key, value in values.items():
             setattr(entry, key, value)
     return entry

@@ -93,13 +93,17 @@ def apply_retention(*, dry_run: bool = False, days: int | None = None,
 
 
 def _due(session: Session, cutoff: datetime) -> list[str]:
-    """Decided tasks older than the cutoff whose payload still holds personal data."""
+    """Decided tasks older than the cutoff whose payload still holds personal data (not those a
+    work item still has to act on: its caseworker's amended value must reach the act)."""
+    unfinished = set(session.scalars(select(WorkItem.id).where(
+        WorkItem.state.not_in(("done", "manual")))))
     rows = session.execute(
         select(SignoffTask.id, SignoffTask.payload)
         .where(SignoffTask.status == "decided", SignoffTask.decided_at < cutoff)
         .order_by(SignoffTask.decided_at)
     )
-    return [task_id for task_id, payload in rows if "erased" not in (payload or {})]
+    return [task_id for task_id, payload in rows if "erased" not in (payload or {})
+            and (payload or {}).get("work_item_id") not in unfinished]
 
 
 def _count(session: Session, model: Any, column: Any, ids: list[str], *where: Any) -> int:
@@ -134,5 +138,5 @@ def _due_items(session: Session, cutoff: datetime) -> list[str]:
 
 def _erase_items(session: Session, ids: list[str], now: datetime) -> None:
     session.execute(update(WorkItem).where(WorkItem.id.in_(ids))
-                    .values(payload=None, result=None, payload_erased_at=now))
+                    .values(payload=None, result=None, last_error=None, payload_erased_at=now))
     session.execute(update(ItemStep).where(ItemStep.work_item_id.in_(ids)).values(result=None))

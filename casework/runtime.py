@@ -90,7 +90,7 @@ class NotApproved(RuntimeError):
     with work that is not approved or allowed."""
 
 
-class ItemParked(Exception):  # noqa: N818 - control flow, not an error
+class ItemParked(BaseException):  # noqa: N818 - control flow: no `except Exception` eats it
     """Inside a work item: the step's work waits for a caseworker. The item is parked and the
     flow run goes on with its other items; the decision makes the item ready again."""
 
@@ -99,7 +99,12 @@ class ItemParked(Exception):  # noqa: N818 - control flow, not an error
         self.task_id, self.step = task_id, step
 
 
-class ItemDeferred(Exception):  # noqa: N818 - control flow, not an error
+class ItemLeaseLost(BaseException):  # noqa: N818 - control flow, not an error
+    """Inside a work item: another worker has taken the item over (this worker's lease ran
+    out); nothing more may be done for it here."""
+
+
+class ItemDeferred(BaseException):  # noqa: N818 - control flow, not an error
     """Inside a work item: an act step may not act now (the flow's stop switch is on and no
     person approved its input). The item is put back and tried again later."""
 
@@ -139,7 +144,7 @@ class Decision(BaseModel, Generic[T]):
         return self.value_  # type: ignore[return-value]
 
 
-class ItemStopped(Exception):  # noqa: N818 - control flow, not an error
+class ItemStopped(BaseException):  # noqa: N818 - control flow, not an error
     """A work item ends early: its work was rejected, or a step is left to a person."""
 
     def __init__(self, decision: Decision[Any]) -> None:
@@ -470,6 +475,8 @@ class CaseworkFlow:
             if effect:
                 _check_approved(self.name, step_name, args, kwargs)
             item = current_item()
+            if effect and item is not None and item.lost.is_set():
+                raise ItemLeaseLost(f"work item {item.id} was taken over by another worker")
             call: int | None = None
             if item is not None:
                 item.case_ref = case.ref
@@ -749,7 +756,7 @@ def _check_approved(flow: str, step: str, args: tuple[Any, ...],
 
 
 def _approved_by_person(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    return any(d.status in (Outcome.APPROVED, Outcome.AMENDED, Outcome.DONE_BY_PERSON)
+    return all(d.status in (Outcome.APPROVED, Outcome.AMENDED, Outcome.DONE_BY_PERSON)
                for d in _decisions_in(args, kwargs))
 
 

@@ -100,7 +100,8 @@ def items_add(
     flow: Annotated[str, typer.Option(help="The flow whose queue gets the items.")],
     file: Annotated[Path, typer.Option("--file", help="JSON Lines: one payload per line.")],
     key_field: str = typer.Option(..., help="The payload field that identifies the item at "
-                                            "its source (e.g. message_id, case_id)."),
+                                            "its source: message_id and case_id give the "
+                                            "robots' own keys."),
     case_field: str | None = typer.Option(None, help="The payload field holding the case id "
                                                      "(shown pseudonymised)."),
 ) -> None:
@@ -121,12 +122,24 @@ def items_add(
         if not isinstance(payload, dict) or not str(payload.get(key_field) or "").strip():
             raise _fail(f"{file}:{number}: no {key_field!r} field to key the item by")
         case_id = payload.get(case_field) if case_field else None
-        items.append(NewItem(key=f"{key_field}:{payload[key_field]}", payload=payload,
+        items.append(NewItem(key=_key(key_field, str(payload[key_field])), payload=payload,
                              case_ref=pseudonymise(str(case_id)) if case_id else None))
     if not items:
         raise _fail(f"{file}: no items (the file is empty)")
     added = add(flow, items)
     typer.echo(f"{flow}: {len(added.new)} new item(s), {len(added.existing)} already queued")
+
+
+def _key(field: str, value: str) -> str:
+    """The same key the robots build from the same source: a letter added here and collected
+    by its robot is one item, not two."""
+    from casework.items.keys import case_key, message_key
+
+    if field == "message_id":
+        return message_key(value)
+    if field == "case_id":
+        return case_key(value)
+    return f"{field}:{value}"
 
 
 @items_app.command("backlog")

@@ -9,7 +9,9 @@ item simply waits, ready, for the next run of its flow, which takes it first.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,3 +71,43 @@ def _run_deployment(flow: str, item_ids: list[str]) -> str | None:
     log.info("continuation of %s started for %d item(s): flow run %s", flow, len(item_ids),
              run.id)
     return str(run.id)
+
+
+SWEEP_EVERY = 60.0  # seconds between sweeps of one service process
+_last_sweep = 0.0
+
+
+def sweep_due(now: datetime | None = None, *, min_age: float = 60.0) -> dict[str, int]:
+    """Start a run for each flow with items nobody is taking: ready ones whose continuation
+    did not start, failed ones due for a retry, leases of a worker that stopped. Returns flow ->
+    items handed to a run. Called by the sign-off service at most every ``SWEEP_EVERY``."""
+    from sqlalchemy import and_, or_
+
+    from casework.db.session import reading
+    from casework.items.states import ItemState
+
+    now = now or datetime.now(UTC)
+    quiet = now - timedelta(seconds=min_age)
+    w = WorkItem
+    with reading() as session:
+        rows = session.execute(select(w.flow, w.id).where(w.updated_at < quiet, or_(
+            w.state == ItemState.READY.value,
+            and_(w.state == ItemState.FAILED.value, w.not_before <= now),
+            and_(w.state == ItemState.IN_PROGRESS.value, w.lease_expires_at < now),
+        )).limit(5000)).all()
+    due: dict[str, list[str]] = {}
+    for flow, item_id in rows:
+        due.setdefault(flow, []).append(item_id)
+    if due:
+        start_continuations(due)
+    return {flow: len(ids) for flow, ids in due.items()}
+
+
+def maybe_sweep() -> None:
+    global _last_sweep
+    if time.monotonic() - _last_sweep < SWEEP_EVERY:
+        return
+    _last_sweep = time.monotonic()
+    swept = sweep_due()
+    if swept:
+        log.info("work items nobody was taking, handed to new runs: %s", swept)

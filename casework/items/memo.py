@@ -8,6 +8,7 @@ again. Outside an item (a plain flow, a test) there is no current item and steps
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -48,6 +49,9 @@ class CurrentItem:
     case_ref: str | None = None
     finished: dict[str, StoredStep] = field(default_factory=dict)  # step run id -> step
     calls: Counter[str] = field(default_factory=Counter)
+    # Set by the lease heartbeat when another worker took the item over (this one's lease ran
+    # out): act steps refuse to run, the worker lets the item go.
+    lost: threading.Event = field(default_factory=threading.Event)
 
     def next_call(self, step: str) -> tuple[str, int]:
         """(step run id, n) of the next call of ``step`` for this item."""

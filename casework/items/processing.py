@@ -80,25 +80,37 @@ def process_items(robot: CaseworkFlow, handler: Callable[..., Any], *, flow_run_
     token = str(uuid.uuid4())
     payload_type = _payload_type(handler)
     rows: list[ItemRow] = []
-    in_flight: set[str] = set()
+    in_flight: dict[str, threading.Event] = {}  # item id -> set when its lease is lost
     lock = threading.Lock()
     stop = threading.Event()
 
     def heartbeat() -> None:
         while not stop.wait(lease / 3):
             with lock:
-                held = list(in_flight)
+                asked = list(in_flight)
             try:
-                queue.renew(holder, held, lease)
+                held = queue.renew(holder, asked, lease)
             except Exception:  # noqa: BLE001 - a missed renewal is retried; the lease is long
                 log.warning("work items: lease renewal failed; will try again", exc_info=True)
+                continue
+            with lock:
+                for item_id in set(asked) - held:
+                    if item_id in in_flight:
+                        in_flight[item_id].set()
 
     def one(claimed: queue.Claimed) -> ItemRow:
         try:
-            return _run_one(robot, handler, payload_type, claimed, holder, flow_run_id)
+            return _run_one(robot, handler, payload_type, claimed, holder, flow_run_id,
+                            in_flight[claimed.id])
+        except Exception as exc:  # noqa: BLE001 - one item's database trouble ends no run
+            log.warning("work item %s of %s could not be settled (%s); its lease runs out and "
+                        "a later run takes it", claimed.id, robot.name, type(exc).__name__)
+            return ItemRow(item_id=claimed.id, case_ref=claimed.case_ref,
+                           state=ItemState.IN_PROGRESS, outcome="unsettled",
+                           error=type(exc).__name__)
         finally:
             with lock:
-                in_flight.discard(claimed.id)
+                in_flight.pop(claimed.id, None)
 
     beat = threading.Thread(target=heartbeat, name=f"lease-{robot.name}", daemon=True)
     beat.start()
@@ -112,7 +124,7 @@ def process_items(robot: CaseworkFlow, handler: Callable[..., Any], *, flow_run_
                 if not batch:
                     break
                 with lock:
-                    in_flight.update(c.id for c in batch)
+                    in_flight.update((c.id, threading.Event()) for c in batch)
                 futures = [pool.submit(contextvars.copy_context().run, one, c) for c in batch]
                 rows.extend(f.result() for f in futures)
     finally:
@@ -122,23 +134,25 @@ def process_items(robot: CaseworkFlow, handler: Callable[..., Any], *, flow_run_
 
 
 def _run_one(robot: CaseworkFlow, handler: Callable[..., Any], payload_type: type | None,
-             claimed: queue.Claimed, holder: str, flow_run_id: str) -> ItemRow:
+             claimed: queue.Claimed, holder: str, flow_run_id: str,
+             lost: threading.Event) -> ItemRow:
     if get_settings().item_task_runs and flow_run_id != "no-flow-run":
         from casework.items.prefect_task import as_task_run
 
         return as_task_run(robot.name, claimed,
                            lambda: _settle(robot, handler, payload_type, claimed, holder,
-                                           flow_run_id))
-    return _settle(robot, handler, payload_type, claimed, holder, flow_run_id)
+                                           flow_run_id, lost))
+    return _settle(robot, handler, payload_type, claimed, holder, flow_run_id, lost)
 
 
 def _settle(robot: CaseworkFlow, handler: Callable[..., Any], payload_type: type | None,
-            claimed: queue.Claimed, holder: str, flow_run_id: str) -> ItemRow:
+            claimed: queue.Claimed, holder: str, flow_run_id: str,
+            lost: threading.Event) -> ItemRow:
     """Run the handler for one item and record how it ended."""
-    from casework.runtime import ItemDeferred, ItemParked, ItemStopped
+    from casework.runtime import ItemDeferred, ItemLeaseLost, ItemParked, ItemStopped
 
     item = CurrentItem(id=claimed.id, flow=claimed.flow, key=claimed.key,
-                       flow_run_id=flow_run_id, case_ref=claimed.case_ref)
+                       flow_run_id=flow_run_id, case_ref=claimed.case_ref, lost=lost)
     row = ItemRow(item_id=claimed.id, case_ref=claimed.case_ref, state=ItemState.IN_PROGRESS)
     try:
         with processing(item):
@@ -158,6 +172,10 @@ def _settle(robot: CaseworkFlow, handler: Callable[..., Any], payload_type: type
         return row.model_copy(update={"case_ref": item.case_ref, "state": state,
                                       "outcome": decision.status.value,
                                       "signoff_task_id": decision.signoff_task_id})
+    except ItemLeaseLost:
+        log.warning("work item %s of %s was taken over by another worker; left to it",
+                    item.id, robot.name)
+        return row.model_copy(update={"case_ref": item.case_ref, "outcome": "taken over"})
     except ItemDeferred as deferred:
         queue.defer(item.id, holder, seconds=DEFER_SECONDS, reason=str(deferred))
         return row.model_copy(update={"case_ref": item.case_ref, "state": ItemState.READY,

@@ -152,6 +152,20 @@ def claim(flow: str, holder: str, *, limit: int, lease_seconds: float,
         rows = list(session.scalars(query))
         claimed = []
         for row in rows:
+            if row.state == ItemState.IN_PROGRESS.value:
+                # Its worker stopped (crashed, killed) while holding it: that was an attempt.
+                # An item that keeps killing its worker goes to a person, not round forever.
+                row.attempts += 1
+                row.last_error = "the worker processing it stopped (its lease ran out)"
+                if row.attempts >= row.max_attempts:
+                    row.state, row.finished_at = ItemState.MANUAL.value, now
+                    row.lease_holder = row.lease_expires_at = None
+                    row.parked_task_id = _hand_to_person(session, row, None, flow_run_id)
+                    audit.append(session, actor=f"robot:{row.flow}", action="item.manual",
+                                 flow=row.flow, case_ref=row.case_ref,
+                                 details={"item_id": row.id, "attempts": row.attempts,
+                                          "error": "lease ran out"})
+                    continue
             claimed.append(Claimed(id=row.id, flow=row.flow, key=row.key, payload=row.payload,
                                    attempts=row.attempts, case_ref=row.case_ref,
                                    state_before=ItemState(row.state)))
@@ -161,20 +175,25 @@ def claim(flow: str, holder: str, *, limit: int, lease_seconds: float,
         return claimed
 
 
-def renew(holder: str, item_ids: Sequence[str], lease_seconds: float) -> int:
-    """Extend the leases this worker still holds; returns how many it holds."""
+def renew(holder: str, item_ids: Sequence[str], lease_seconds: float) -> set[str]:
+    """Extend the leases this worker still holds; returns the ids it still holds (an item
+    missing from the answer was taken over by another worker: stop working on it)."""
     if not item_ids:
-        return 0
+        return set()
     now = _now()
     with transaction() as session:
-        return session.execute(update(WorkItem).where(
+        held = set(session.scalars(select(WorkItem.id).where(
             WorkItem.id.in_(list(item_ids)), WorkItem.lease_holder == holder,
-            WorkItem.state == ItemState.IN_PROGRESS.value).values(
-            lease_expires_at=now + timedelta(seconds=lease_seconds))).rowcount or 0
+            WorkItem.state == ItemState.IN_PROGRESS.value).with_for_update()))
+        if held:
+            session.execute(update(WorkItem).where(WorkItem.id.in_(held)).values(
+                lease_expires_at=now + timedelta(seconds=lease_seconds)))
+        return held
 
 
 def _held(session: Session, item_id: str, holder: str) -> WorkItem | None:
-    row = session.get(WorkItem, item_id)
+    # Locked (PostgreSQL): a claim by another worker cannot slip in between check and write.
+    row = session.get(WorkItem, item_id, with_for_update=True)
     if row is None or row.lease_holder != holder or row.state != ItemState.IN_PROGRESS.value:
         return None  # the lease ran out and another worker has the item now
     return row
@@ -232,7 +251,7 @@ def fail(item_id: str, holder: str, *, error: str, retry_seconds: float,
         audit.append(session, actor=f"robot:{row.flow}", action=f"item.{row.state}",
                      flow=row.flow, case_ref=row.case_ref,
                      details={"item_id": row.id, "attempts": row.attempts,
-                              "error": row.last_error})
+                              "error": error.split(":", 1)[0][:100]})  # the kind only
         return ItemState(row.state)
 
 
@@ -242,11 +261,10 @@ def _hand_to_person(session: Session, row: WorkItem, department: str | None,
     Approving it lets the robot try again; rejecting it keeps the case with the person."""
     from casework.signoff.tasks import create_signoff_task
 
-    ledger_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"casework:item:{row.id}:{HANDLE_BY_HAND}:"
-                                                   f"{row.attempts}"))
+    ledger_id = str(uuid.uuid4())  # each hand-over is its own task and ledger row
     case_ref = row.case_ref or _item_ref(row.id)
     now = _now()
-    reason = f"the robot could not finish this case after {row.attempts} attempts"
+    reason = "robot could not finish"  # a fixed key: the inbox shows it in the reader's language
     ledger.record_step(session, StepRecord(
         id=ledger_id, flow=row.flow, flow_run_id=flow_run_id or "no-flow-run",
         step=HANDLE_BY_HAND, step_kind="preparatory", case_ref=case_ref,
@@ -261,6 +279,7 @@ def _hand_to_person(session: Session, row: WorkItem, department: str | None,
             "error": row.last_error, "attempts": row.attempts, "item": row.id},
         reasons=[reason], case_summary=None, deadline_hours=None, policy_hash="-",
         now=now)
+    task.payload = {**(task.payload or {}), "work_item_id": row.id}
     return task.id
 
 
@@ -309,9 +328,26 @@ def retry(item_id: str, *, by: str) -> ItemState:
                              "can be retried")
         row.state, row.attempts, row.not_before = ItemState.READY.value, 0, None
         row.finished_at, row.updated_at = None, _now()
+        _close_hand_over(session, row.parked_task_id, by)
+        row.parked_task_id = None
         audit.append(session, actor=by, action="item.retried", flow=row.flow,
                      case_ref=row.case_ref, details={"item_id": row.id})
         return ItemState(row.state)
+
+
+def _close_hand_over(session: Session, task_id: str | None, by: str) -> None:
+    """An admin sent the item back to the robot: its open hand-over task is settled as that
+    ("let the robot try again"), so nobody does the finished work by hand later."""
+    if task_id is None:
+        return
+    task = session.get(SignoffTask, task_id, with_for_update=True)
+    if task is None or task.step != HANDLE_BY_HAND or task.decision is not None:
+        return
+    now = _now()
+    task.status, task.decision, task.decided_by, task.decided_at = "decided", "approved", by, now
+    task.decision_reason = "sent back to the robot (casework items retry)"
+    task.version += 1
+    ledger.record_decision(session, task.ledger_entry_id, Outcome.APPROVED, 0.0, now)
 
 
 # -------------------------------------------------------------------------------- reading

@@ -165,7 +165,8 @@ def _log_delivery(row: DecisionOutbox | HearingWakeup, status: str) -> None:
 def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service loop
     """The sign-off service loop: escalate overdue tasks and wake runs whose hearing deadline
     passed, then deliver pending decisions and hearing wake-ups (an escalation to ``manual`` is
-    delivered in the same pass)."""
+    delivered in the same pass), and about once a minute hand work items nobody is taking to
+    a new run of their flow."""
     from casework.hearing import wake_expired_hearings
     from casework.signoff.escalation import escalate_overdue
 
@@ -183,6 +184,9 @@ def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service 
             woken = deliver_pending(model=HearingWakeup)
             if woken.delivered or woken.failed:
                 log.info("hearing wake-ups delivered: %s", woken.model_dump())
+            from casework.items.continuation import maybe_sweep
+
+            maybe_sweep()  # work items nobody is taking (retries due, stopped workers)
         except Exception:  # noqa: BLE001 - a service loop outlives a database hiccup
             log.exception("sign-off service pass failed; trying again")
         time.sleep(interval)

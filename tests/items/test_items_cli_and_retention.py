@@ -94,3 +94,16 @@ def test_retention_erases_finished_items_payloads_and_step_results() -> None:
     assert kept.payload == {"raw": CPR}
     assert queue.add("intake", [NewItem(key="message:old", payload={"raw": "again"})]).new == []
     assert apply_retention(now=now).items_erased == 0
+
+
+def test_a_letter_added_by_file_and_by_its_robot_is_one_item(tmp_path: Path) -> None:
+    from flows.journal_placement import Letter, add_letters
+
+    letter = {"message_id": "<m-77@kommune.dk>", "case_id": "SAG-7", "subject": "Carport",
+              "body": "Ansøgning"}
+    file = tmp_path / "one.jsonl"
+    file.write_text(json.dumps(letter) + "\n")
+    added = runner.invoke(app, ["items", "add", "--flow", "journal_placement", "--file",
+                                str(file), "--key-field", "message_id"])
+    assert "1 new item(s)" in added.output
+    assert add_letters([Letter(**letter)]).new == []

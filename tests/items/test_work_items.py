@@ -328,3 +328,46 @@ def test_a_stopped_flow_holds_acts_on_work_only_the_robot_prepared(
     with transaction() as s:  # the hold's wait is over
         s.get(WorkItem, item_id).not_before = None
     assert [r.state for r in run().rows] == [ItemState.DONE] and effects == ["SAG-1"]
+
+
+def test_a_worker_that_lost_its_lease_does_not_act(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another worker took the item over while this one was slow: the heartbeat notices, and
+    the act step refuses to run here (the new holder does the work, once)."""
+    import time
+
+    monkeypatch.setenv("CASEWORK_ITEM_LEASE_SECONDS", "0.3")
+    reset_settings_cache()
+    name = f"t_{uuid4().hex[:8]}"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"flow: {name}\nsteps:\n" + textwrap.indent(POLICY, "  "))
+    robot = CaseworkFlow(name, policy_file=path)
+    effects: list[str] = []
+
+    @robot.step(kind="preparatory")
+    def suggest(case: Case, letter: Letter) -> Suggestion:
+        with transaction() as s:  # meanwhile another worker takes the item over
+            s.get(WorkItem, item_id).lease_holder = "another-worker"
+        time.sleep(0.6)
+        return Suggestion(kle="02.34.02", confidence=0.9)
+
+    @robot.act(kind="preparatory")
+    def file_kle(case: Case, decision: Decision[Suggestion]) -> Filed:
+        effects.append(case.id)
+        return Filed(kle=decision.value.kle)
+
+    def handle(letter: Letter) -> dict:
+        case = Case(id=letter.case_id, department="byg")
+        decision = require_signoff(suggest(case, letter)).or_stop()
+        require_signoff(file_kle(case, decision)).or_stop()
+        return {"status": "filed"}
+
+    @robot.flow()
+    def run() -> object:
+        return robot.process(handle)
+
+    [item_id] = robot.add_items([NewItem(key="message:1", payload={"case_id": "SAG-1",
+                                                                   "text": "x"})]).ids
+    [row] = run().rows
+    assert row.outcome == "taken over" and effects == []
+    assert queue.get_item(item_id).lease_holder == "another-worker"
