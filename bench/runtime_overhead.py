@@ -14,7 +14,9 @@ local Prefect API and a SQLite ledger:
   per step, is what governing a step costs inside an item.
 
 Ratios are taken per round (variants of one round ran side by side, so load drift hits both),
-then summarised: median, interquartile range, min and max over the rounds.
+then summarised: median, interquartile range, min and max over the rounds, and a bootstrap 95 %
+interval of the median (how far the median of another run of the same code may land; more
+rounds narrow it).
 
     .venv/bin/python bench/runtime_overhead.py                      # 30 rounds
     .venv/bin/python bench/runtime_overhead.py --rounds 60 --no-task-runs
@@ -43,6 +45,14 @@ def spread(values: list[float], digits: int = 3) -> dict[str, float]:
     return {"median": round(statistics.median(ordered), digits), "p25": round(q1, digits),
             "p75": round(q3, digits), "min": round(ordered[0], digits),
             "max": round(ordered[-1], digits)}
+
+
+def median_interval(values: list[float], seed: int, digits: int = 3) -> list[float]:
+    """A 95 % bootstrap interval of the median: how far another run's median may land."""
+    draw = random.Random(seed)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values)))
+                     for _ in range(2000))
+    return [round(medians[50], digits), round(medians[1949], digits)]
 
 
 def main() -> None:
@@ -189,6 +199,12 @@ def main() -> None:
             "governed_task_to_bare_task": spread(legacy_ratio),
             "governed_item_to_bare_item": spread(item_ratio),
             "governed_step_in_item_to_bare_prefect_task": spread(in_item_vs_task),
+        },
+        "median_ratio_95pct_interval": {
+            "governed_task_to_bare_task": median_interval(legacy_ratio, args.seed),
+            "governed_item_to_bare_item": median_interval(item_ratio, args.seed),
+            "governed_step_in_item_to_bare_prefect_task": median_interval(in_item_vs_task,
+                                                                          args.seed),
         },
         "target_ratio_governed_task_to_bare_task": TARGET_RATIO,
         "load_average_1_5_15": {"before": load_before,
