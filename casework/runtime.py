@@ -39,8 +39,6 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 from prefect import flow as prefect_flow
 from prefect import task as prefect_task
 from prefect.context import FlowRunContext, TaskRunContext
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -48,7 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from casework import audit, autonomy, ledger, registry
 from casework.case import Case
 from casework.db import migrate
-from casework.db.models import LedgerEntry, PolicyVersion, SignoffTask
+from casework.db.models import LedgerEntry, PolicyVersion
 from casework.db.session import get_engine, reading, transaction
 from casework.items.memo import CurrentItem, StoredStep, current_item, load_finished, store_step
 from casework.ledger import Mode, Outcome, StepRecord
@@ -58,7 +56,7 @@ from casework.policy.hearing import GatheredFact
 from casework.policy.loader import Policy, check_against_flow, load_policy, policy_path
 from casework.privacy import install_log_masking
 from casework.settings import get_settings
-from casework.signoff.decisions import SignoffInput, mark_consumed, stored_decision
+from casework.signoff.decisions import mark_consumed, stored_decision
 from casework.signoff.tasks import create_signoff_task, to_jsonable
 from casework.stop_switch import stop_reason
 
@@ -217,26 +215,11 @@ def _amended(original: Any, value: dict[str, Any] | None) -> Any:
 
 
 def _wait_for_decision(task_id: str, strategy: str) -> None:
-    """Block (pause) or stop (suspend) this flow run until the inbox's decision arrives."""
-    with reading() as session:
-        task = session.get(SignoffTask, task_id)
-        deadline = task.deadline if task else None
-    max_wait = get_settings().signoff_max_wait_hours * 3600
-    if deadline is not None:
-        deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
-        max_wait = max(60.0, (deadline - _now()).total_seconds())
-    key = f"signoff-{task_id}"
-    try:
-        if strategy == "suspend":
-            suspend_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), key=key,
-                             _sync=True)  # type: ignore[call-arg]
-        else:
-            # _sync: a flow that drives a browser has an event loop in this thread; without it
-            # Prefect would hand back an un-awaited coroutine and never wait.
-            pause_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), poll_interval=1,
-                           key=key, _sync=True)  # type: ignore[call-arg]
-    except FlowPauseTimeout:
-        return  # still awaiting: escalation is the deadline handler's job, never approval
+    """Block (pause) or stop (suspend) this flow run until the inbox's decision arrives; a
+    resume from anywhere else is audited and the run waits again (casework.signoff.wait)."""
+    from casework.signoff.wait import wait_for_decision
+
+    wait_for_decision(task_id, strategy)
 
 
 class PolicyNotActivated(RuntimeError):
@@ -288,7 +271,13 @@ class CaseworkFlow:
         self._step_ids: dict[str, dict[str, str]] = {}
         self._calls: dict[str, Counter[tuple[str, str]]] = {}
         self._schema_ready = False
-        registry.register_flow(name, sys._getframe(1).f_globals.get("__name__"))
+        self._module = sys._getframe(1).f_globals.get("__name__")
+        registry.register_flow(name, self._module)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str | None]]:
+        """Pickled by reference (module and name): ``flow.serve()`` hands the flow to its run
+        process with cloudpickle, and the robot's locks and caches belong to that process."""
+        return _robot_in_module, (self.name, self._module)
 
     # -- policy ---------------------------------------------------------------------------
     @property
@@ -686,6 +675,16 @@ class CaseworkFlow:
         )
 
 
+def _robot_in_module(name: str, module: str | None) -> CaseworkFlow:
+    import importlib
+
+    if module:
+        for value in vars(importlib.import_module(module)).values():
+            if isinstance(value, CaseworkFlow) and value.name == name:
+                return value
+    raise LookupError(f"no CaseworkFlow {name!r} in module {module!r}")
+
+
 class _ItemAwareStep:
     """A governed step: a Prefect task when called in a plain flow; inside a work item a plain
     governed call (the item is the unit Prefect sees; its steps are in our ledger)."""
@@ -700,6 +699,8 @@ class _ItemAwareStep:
         return self._task(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_task", "_governed"):
+            raise AttributeError(name)  # unpickling looks these up before __dict__ is set
         return getattr(self._task, name)
 
 
