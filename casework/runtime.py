@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import random
 import re
 import sys
@@ -55,6 +56,8 @@ from casework.policy.errors import PolicyError
 from casework.policy.hearing import GatheredFact
 from casework.policy.loader import Policy, check_against_flow, load_policy, policy_path
 from casework.privacy import install_log_masking
+from casework.run_logging import install_run_logging, mask_exception
+from casework.run_view import run_name
 from casework.settings import get_settings
 from casework.signoff.decisions import mark_consumed, stored_decision
 from casework.signoff.tasks import create_signoff_task, to_jsonable
@@ -62,6 +65,8 @@ from casework.stop_switch import stop_reason
 
 if TYPE_CHECKING:
     from casework.hearing import HearingDraft, HearingOutcome
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -308,6 +313,7 @@ class CaseworkFlow:
 
     def _start_run(self, flow_run_id: str) -> Policy:
         install_log_masking()
+        install_run_logging()
         if not self._schema_ready and get_settings().auto_migrate:
             migrate.ensure_schema(get_engine())
             self._schema_ready = True
@@ -370,26 +376,38 @@ class CaseworkFlow:
         return decorate
 
     def flow(self, **flow_options: Any) -> Callable[[Callable[P, T]], Callable[P, T]]:
-        """Make ``fn`` the Prefect flow; pins the policy for the run and publishes savings."""
+        """Make ``fn`` the Prefect flow: pins the policy for the run, names the run by robot and
+        items, forwards the project's (masked) logs to Prefect, publishes the run's savings and
+        ends a run whose items failed or wait for a person in a named state."""
 
         def decorate(fn: Callable[P, T]) -> Callable[P, T]:
             @functools.wraps(fn)
             def run(*args: P.args, **kwargs: P.kwargs) -> T:
+                from casework.artifacts import publish_run_savings
+                from casework.run_view import end_state, rename_for_items
+
                 flow_run_id = _current_flow_run_id()
                 self._start_run(flow_run_id)
+                returned: Any = None
                 try:
-                    return fn(*args, **kwargs)
+                    returned = fn(*args, **kwargs)
+                except Exception as exc:
+                    mask_exception(exc)  # Prefect stores its text as the run's state message
+                    raise
                 finally:
                     self._pinned.pop(flow_run_id, None)
                     with self._lock:
                         self._step_ids.pop(flow_run_id, None)
                         self._calls.pop(flow_run_id, None)
-                    from casework.artifacts import publish_run_savings
-
-                    publish_run_savings(self.name, flow_run_id)
+                    publish_run_savings(self.name, flow_run_id, returned)
+                rename_for_items(self.name, flow_run_id, returned)
+                if flow_run_id == "no-flow-run":
+                    return returned  # type: ignore[no-any-return]
+                return end_state(returned)  # type: ignore[no-any-return]
 
             _adopt_signature(run, fn)
-            options = {"name": self.name.replace("_", "-"), **flow_options}
+            options = {"name": self.name.replace("_", "-"),
+                       "flow_run_name": functools.partial(run_name, self.name), **flow_options}
             return prefect_flow(**options)(run)
 
         return decorate
@@ -500,6 +518,7 @@ class CaseworkFlow:
                                        outcome=Outcome.FAILED,
                                        robot_seconds=time.perf_counter() - t0,
                                        error=type(exc).__name__, finished_at=_now()))
+                mask_exception(exc)  # its text may reach Prefect (a task run's state message)
                 raise
             robot_seconds = time.perf_counter() - t0
 
@@ -666,6 +685,11 @@ class CaseworkFlow:
         )
 
     def _audit_step(self, session: Any, record: StepRecord) -> None:
+        task = record.id if record.mode in (Mode.SIGNOFF, Mode.SHADOW) else None
+        log.info("step %s case %s: mode %s, outcome %s, policy: %s%s%s", record.step,
+                 record.case_ref, record.mode.value, record.outcome.value,
+                 "; ".join(record.reasons) or "-", f", sign-off task {task}" if task else "",
+                 f", error {record.error}" if record.error else "")
         audit.append(
             session, actor=f"robot:{self.name}", action=f"step.{record.outcome.value}",
             flow=self.name, step=record.step, case_ref=record.case_ref,

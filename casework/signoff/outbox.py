@@ -118,7 +118,7 @@ def deliver_one(row: DecisionOutbox | HearingWakeup,
 
 
 def _settle_final(row: DecisionOutbox | HearingWakeup, state: str) -> str:
-    if state == "Completed":
+    if state == "Completed" or state.startswith("Completed "):  # also a named Completed state
         # The run went on without waiting (CASEWORK_SIGNOFF_WAIT=record): the decision is
         # stored and counted in the ledger; there is nobody to wake.
         row.status, row.last_error = "not_waiting", None
