@@ -24,27 +24,23 @@ TOTAL = "Total"
 
 
 def savings_table(flow_run_id: str) -> list[dict[str, object]]:
-    """Per step: runs by route, robot seconds, human and saved minutes and hours; a totals row
-    last (none when nothing was recorded)."""
+    """Per step: runs by route, human and saved minutes, saved hours; a totals row last (none
+    when nothing was recorded). Robot time is in the ledger and the report."""
     with reading() as session:
         rows = ledger.step_savings(session, flow_run_id=flow_run_id)
+    # Few, short columns: Prefect's table cuts off what does not fit its width.
     table: list[dict[str, object]] = [
-        {
-            "step": r.step, "runs": r.runs, "autonomous": r.autonomous, "sign-off": r.signoff,
-            "manual": r.manual, "failed": r.failed,
-            "robot s": round(r.robot_seconds, 2),
-            "human min": round(r.human_seconds / 60, 1),
-            "saved min": round(r.saved_minutes, 1),
-            "saved h": round(r.saved_minutes / 60, 2),
-        }
+        {"step": r.step, "runs": r.runs, "auto": r.autonomous, "sign-off": r.signoff,
+         "manual": r.manual, "failed": r.failed,
+         "human min": round(r.human_seconds / 60, 1),
+         "saved min": round(r.saved_minutes, 1), "saved h": round(r.saved_minutes / 60, 2)}
         for r in rows
     ]
     if table:
         table.append({
             "step": TOTAL,
             **{k: sum(int(row[k]) for row in table)  # type: ignore[call-overload]
-               for k in ("runs", "autonomous", "sign-off", "manual", "failed")},
-            "robot s": round(sum(r.robot_seconds for r in rows), 2),
+               for k in ("runs", "auto", "sign-off", "manual", "failed")},
             "human min": round(sum(r.human_seconds for r in rows) / 60, 1),
             "saved min": round(sum(r.saved_minutes for r in rows), 1),
             "saved h": round(sum(r.saved_minutes for r in rows) / 60, 2),
