@@ -1,5 +1,5 @@
-"""Screenshots of Prefect's UI for docs/deployment.md: a journal-placement run's graph with its
-work items (one awaiting sign-off) and the run's savings artifact.
+"""Screenshots of Prefect's UI for docs/deployment.md: a run's graph and its work items as task
+runs in named states (awaiting sign-off), and a run's savings artifact.
 
 ``.venv/bin/python tests/prefect_ui/screenshots.py docs/images`` starts a Prefect server with
 its UI, runs the four robots against it (tests/prefect_ui/robots_run.py) and photographs the
@@ -48,8 +48,7 @@ def shoot(out: Path) -> list[Path]:
             artifact = _post(server, "/artifacts/filter", {
                 "artifacts": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 1})[0]
             run_page = f"{server.url}/runs/flow-run/{run['id']}"
-            shots = [(run_page, "prefect-run-graph.png", None),
-                     (run_page, "prefect-run-items.png", "Task Runs"),
+            shots = [(run_page, "prefect-run-items.png", "Task Runs"),  # the graph and items
                      (f"{server.url}/artifacts/artifact/{artifact['id']}",
                       "prefect-savings-artifact.png", None)]
             saved = []
