@@ -518,7 +518,8 @@ class CaseworkFlow:
                                        outcome=Outcome.FAILED,
                                        robot_seconds=time.perf_counter() - t0,
                                        error=type(exc).__name__, finished_at=_now()))
-                mask_exception(exc)  # its text may reach Prefect (a task run's state message)
+                if item is None:  # a task run's state message in Prefect; an item keeps it
+                    mask_exception(exc)  # in our database (its last error) and stays whole
                 raise
             robot_seconds = time.perf_counter() - t0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -15,16 +15,20 @@ from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
     FlowRunFilter,
+    FlowRunFilterId,
     FlowRunFilterName,
     LogFilter,
     LogFilterFlowRunId,
+    TaskRunFilter,
 )
 from prefect.logging.handlers import APILogWorker
 from test_work_items import Letter, add_letters, make_robot
 
 from casework.artifacts import publish_run_savings
+from casework.case import Case
 from casework.privacy import pseudonymise
 from casework.run_view import AWAITING_ITEMS, FAILED_ITEMS
+from casework.runtime import CaseworkFlow
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "db_engine")
 
@@ -107,3 +111,32 @@ def test_masking_filter_masks_prefect_tracebacks() -> None:
     formatted = logging.Formatter().format(record)
     assert "SAG-9999-0999" not in formatted and "120379-1234" not in formatted
     assert pseudonymise("SAG-9999-0999") in formatted
+
+
+def test_a_failing_step_outside_items_reaches_prefect_without_the_case_number(
+        tmp_path: Path) -> None:
+    """A one-case flow whose step fails: the task run's and flow run's state messages (which
+    Prefect keeps) name the case by pseudonym."""
+    name = f"f_{uuid4().hex[:8]}"
+    policy = tmp_path / f"{name}.yaml"
+    policy.write_text(f"flow: {name}\nsteps:\n  fetch:\n    kind: preparatory\n"
+                      "    mode: autonomous\n    manual_minutes: 1\n")
+    robot = CaseworkFlow(name, policy_file=policy)
+
+    @robot.step(kind="preparatory")
+    def fetch(case: Case) -> str:
+        raise RuntimeError(f"GET /cases/{case.id}/documents -> 404")
+
+    @robot.flow()
+    def one_case(case_id: str) -> str:
+        return fetch(Case(id=case_id)).result
+
+    state = one_case("SAG-2026-0301", return_state=True)
+    assert state.is_failed()
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[run.id])), task_run_filter=TaskRunFilter())
+    messages = [run.state.message] + [t.state.message for t in tasks]
+    assert all("SAG-2026-0301" not in (m or "") for m in messages), messages
+    assert any(pseudonymise("SAG-2026-0301") in (m or "") for m in messages), messages
