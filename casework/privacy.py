@@ -32,6 +32,19 @@ def contains_cpr(text: str) -> bool:
     return _CPR.search(text) is not None
 
 
+# Case numbers as the case system writes them (SAG-YYYY-NNNN; flows.letter_text reads the same).
+_CASE_NUMBER = re.compile(r"\bSAG-\d{4}-\d{4}\b")
+
+
+def mask_personal(text: str) -> str:
+    """CPR numbers masked and case numbers replaced by their pseudonym: for text that leaves our
+    database (Prefect's logs and state messages) and may quote a URL or an error."""
+    text = mask_cpr(text)
+    if "SAG-" not in text:
+        return text
+    return _CASE_NUMBER.sub(lambda m: pseudonymise(m.group(0)), text)
+
+
 def _key_file(data_dir: Path) -> Path:
     return data_dir / "pseudonym.key"
 

@@ -82,9 +82,13 @@ def hearing_reply(
 @retention_app.command("apply")
 def retention_apply(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count only; change nothing."),
+    prefect: bool = typer.Option(True, "--prefect/--no-prefect",
+                                 help="Also erase what Prefect keeps: run inputs of finished "
+                                      "runs and persisted results on this machine."),
 ) -> None:
     """Blank the personal data of sign-off tasks decided more than CASEWORK_RETENTION_DAYS ago
-    (default 183). The audit log and the pseudonymised ledger are kept."""
+    (default 183), and erase Prefect's run inputs and persisted results older than that. The
+    audit log and the pseudonymised ledger are kept."""
     from casework.retention import RetentionError, apply_retention
 
     try:
@@ -96,6 +100,18 @@ def retention_apply(
                f"{report.cutoff:%Y-%m-%d}): {verb} {report.tasks_erased} tasks, "
                f"{report.task_views_deleted} review-time rows, {report.outbox_rows_erased} "
                f"outbox rows, {report.items_erased} work items' letters and step results")
+    if prefect:
+        from casework.retention_prefect import apply_prefect_retention
+
+        side = apply_prefect_retention(days=report.retention_days, dry_run=report.dry_run)
+        typer.echo(f"prefect: {verb} {side.result_files_erased} persisted result file(s) in "
+                   f"{side.results_dir}")
+        if side.reachable:
+            typer.echo(f"prefect: {verb} {side.run_inputs_erased} run input(s) of "
+                       f"{side.flow_runs_checked} flow run(s) that ended before "
+                       f"{side.cutoff:%Y-%m-%d}")
+        else:
+            typer.echo(f"prefect: {side.message}", err=True)
 
 
 def _fail(message: str, code: int) -> NoReturn:

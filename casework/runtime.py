@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import random
 import re
 import sys
@@ -40,8 +41,6 @@ from prefect import Flow as PrefectFlow
 from prefect import flow as prefect_flow
 from prefect import task as prefect_task
 from prefect.context import FlowRunContext, TaskRunContext
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -49,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from casework import audit, autonomy, ledger, registry
 from casework.case import Case
 from casework.db import migrate
-from casework.db.models import LedgerEntry, PolicyVersion, SignoffTask
+from casework.db.models import LedgerEntry, PolicyVersion
 from casework.db.session import get_engine, reading, transaction
 from casework.items.memo import CurrentItem, StoredStep, current_item, load_finished, store_step
 from casework.ledger import Mode, Outcome, StepRecord
@@ -58,13 +57,17 @@ from casework.policy.errors import PolicyError
 from casework.policy.hearing import GatheredFact
 from casework.policy.loader import Policy, check_against_flow, load_policy, policy_path
 from casework.privacy import install_log_masking
+from casework.run_logging import install_run_logging, mask_exception
+from casework.run_view import run_name
 from casework.settings import get_settings
-from casework.signoff.decisions import SignoffInput, mark_consumed, stored_decision
+from casework.signoff.decisions import mark_consumed, stored_decision
 from casework.signoff.tasks import create_signoff_task, to_jsonable
 from casework.stop_switch import stop_reason
 
 if TYPE_CHECKING:
     from casework.hearing import HearingDraft, HearingOutcome
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -223,26 +226,11 @@ def _amended(original: Any, value: dict[str, Any] | None) -> Any:
 
 
 def _wait_for_decision(task_id: str, strategy: str) -> None:
-    """Block (pause) or stop (suspend) this flow run until the inbox's decision arrives."""
-    with reading() as session:
-        task = session.get(SignoffTask, task_id)
-        deadline = task.deadline if task else None
-    max_wait = get_settings().signoff_max_wait_hours * 3600
-    if deadline is not None:
-        deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
-        max_wait = max(60.0, (deadline - _now()).total_seconds())
-    key = f"signoff-{task_id}"
-    try:
-        if strategy == "suspend":
-            suspend_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), key=key,
-                             _sync=True)  # type: ignore[call-arg]
-        else:
-            # _sync: a flow that drives a browser has an event loop in this thread; without it
-            # Prefect would hand back an un-awaited coroutine and never wait.
-            pause_flow_run(wait_for_input=SignoffInput, timeout=int(max_wait), poll_interval=1,
-                           key=key, _sync=True)  # type: ignore[call-arg]
-    except FlowPauseTimeout:
-        return  # still awaiting: escalation is the deadline handler's job, never approval
+    """Block (pause) or stop (suspend) this flow run until the inbox's decision arrives; a
+    resume from anywhere else is audited and the run waits again (casework.signoff.wait)."""
+    from casework.signoff.wait import wait_for_decision
+
+    wait_for_decision(task_id, strategy)
 
 
 class PolicyNotActivated(RuntimeError):
@@ -294,7 +282,13 @@ class CaseworkFlow:
         self._step_ids: dict[str, dict[str, str]] = {}
         self._calls: dict[str, Counter[tuple[str, str]]] = {}
         self._schema_ready = False
-        registry.register_flow(name, sys._getframe(1).f_globals.get("__name__"))
+        self._module = sys._getframe(1).f_globals.get("__name__")
+        registry.register_flow(name, self._module)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str | None]]:
+        """Pickled by reference (module and name): ``flow.serve()`` hands the flow to its run
+        process with cloudpickle, and the robot's locks and caches belong to that process."""
+        return _robot_in_module, (self.name, self._module)
 
     # -- policy ---------------------------------------------------------------------------
     @property
@@ -325,6 +319,7 @@ class CaseworkFlow:
 
     def _start_run(self, flow_run_id: str) -> Policy:
         install_log_masking()
+        install_run_logging()
         if not self._schema_ready and get_settings().auto_migrate:
             migrate.ensure_schema(get_engine())
             self._schema_ready = True
@@ -387,26 +382,38 @@ class CaseworkFlow:
         return decorate
 
     def flow(self, **flow_options: Any) -> Callable[[Callable[P, T]], Callable[P, T]]:
-        """Make ``fn`` the Prefect flow; pins the policy for the run and publishes savings."""
+        """Make ``fn`` the Prefect flow: pins the policy for the run, names the run by robot and
+        items, forwards the project's (masked) logs to Prefect, publishes the run's savings and
+        ends a run whose items failed or wait for a person in a named state."""
 
         def decorate(fn: Callable[P, T]) -> Callable[P, T]:
             @functools.wraps(fn)
             def run(*args: P.args, **kwargs: P.kwargs) -> T:
+                from casework.artifacts import publish_run_savings
+                from casework.run_view import end_state, rename_for_items
+
                 flow_run_id = _current_flow_run_id()
                 self._start_run(flow_run_id)
+                returned: Any = None
                 try:
-                    return fn(*args, **kwargs)
+                    returned = fn(*args, **kwargs)
+                except Exception as exc:
+                    mask_exception(exc)  # Prefect stores its text as the run's state message
+                    raise
                 finally:
                     self._pinned.pop(flow_run_id, None)
                     with self._lock:
                         self._step_ids.pop(flow_run_id, None)
                         self._calls.pop(flow_run_id, None)
-                    from casework.artifacts import publish_run_savings
-
-                    publish_run_savings(self.name, flow_run_id)
+                    publish_run_savings(self.name, flow_run_id, returned)
+                rename_for_items(self.name, flow_run_id, returned)
+                if flow_run_id == "no-flow-run":
+                    return returned  # type: ignore[no-any-return]
+                return end_state(returned)  # type: ignore[no-any-return]
 
             _adopt_signature(run, fn)
-            options = {"name": self.name.replace("_", "-"), **flow_options}
+            options = {"name": self.name.replace("_", "-"),
+                       "flow_run_name": functools.partial(run_name, self.name), **flow_options}
             governed = prefect_flow(**options)(run)
             governed.__class__ = _CheckedFlow  # one clear line when Prefect cannot start
             return governed
@@ -521,6 +528,8 @@ class CaseworkFlow:
                                        outcome=Outcome.FAILED,
                                        robot_seconds=time.perf_counter() - t0,
                                        error=type(exc).__name__, finished_at=_now()))
+                if item is None:  # a task run's state message in Prefect; an item keeps it
+                    mask_exception(exc)  # in our database (its last error) and stays whole
                 raise
             robot_seconds = time.perf_counter() - t0
 
@@ -687,6 +696,11 @@ class CaseworkFlow:
         )
 
     def _audit_step(self, session: Any, record: StepRecord) -> None:
+        task = record.id if record.mode in (Mode.SIGNOFF, Mode.SHADOW) else None
+        log.info("step %s case %s: mode %s, outcome %s, policy: %s%s%s", record.step,
+                 record.case_ref, record.mode.value, record.outcome.value,
+                 "; ".join(record.reasons) or "-", f", sign-off task {task}" if task else "",
+                 f", error {record.error}" if record.error else "")
         audit.append(
             session, actor=f"robot:{self.name}", action=f"step.{record.outcome.value}",
             flow=self.name, step=record.step, case_ref=record.case_ref,
@@ -709,6 +723,16 @@ class _CheckedFlow(PrefectFlow):  # type: ignore[misc]
         return super().__call__(*args, **kwargs)
 
 
+def _robot_in_module(name: str, module: str | None) -> CaseworkFlow:
+    import importlib
+
+    if module:
+        for value in vars(importlib.import_module(module)).values():
+            if isinstance(value, CaseworkFlow) and value.name == name:
+                return value
+    raise LookupError(f"no CaseworkFlow {name!r} in module {module!r}")
+
+
 class _ItemAwareStep:
     """A governed step: a Prefect task when called in a plain flow; inside a work item a plain
     governed call (the item is the unit Prefect sees; its steps are in our ledger)."""
@@ -723,6 +747,8 @@ class _ItemAwareStep:
         return self._task(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_task", "_governed"):
+            raise AttributeError(name)  # unpickling looks these up before __dict__ is set
         return getattr(self._task, name)
 
 

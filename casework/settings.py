@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="Show each work item as a Prefect task run (named by flow and case "
         "pseudonym). Off: only the flow run is orchestrated, which is faster for big batches.",
     )
+    inbox_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where caseworkers open the sign-off inbox (its public address): links in "
+        "Prefect's resume form and savings artifacts point there.",
+    )
     retention_days: int = Field(
         default=183,
         description="Days after a decision before `casework retention apply` erases the "

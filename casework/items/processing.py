@@ -136,13 +136,24 @@ def process_items(robot: CaseworkFlow, handler: Callable[..., Any], *, flow_run_
 def _run_one(robot: CaseworkFlow, handler: Callable[..., Any], payload_type: type | None,
              claimed: queue.Claimed, holder: str, flow_run_id: str,
              lost: threading.Event) -> ItemRow:
+    def settle() -> ItemRow:
+        row = _settle(robot, handler, payload_type, claimed, holder, flow_run_id, lost)
+        _log_item(robot.name, row)
+        return row
+
     if get_settings().item_task_runs and flow_run_id != "no-flow-run":
         from casework.items.prefect_task import as_task_run
 
-        return as_task_run(robot.name, claimed,
-                           lambda: _settle(robot, handler, payload_type, claimed, holder,
-                                           flow_run_id, lost))
-    return _settle(robot, handler, payload_type, claimed, holder, flow_run_id, lost)
+        return as_task_run(robot.name, claimed, settle)
+    return settle()
+
+
+def _log_item(flow: str, row: ItemRow) -> None:
+    """One line per item for the run's log (ids, pseudonym, outcome; never the payload)."""
+    log.info("item %s of %s, case %s: %s (%s)%s%s", row.item_id[:8], flow,
+             row.case_ref or "-", row.state.value, row.outcome or "-",
+             f", sign-off task {row.signoff_task_id}" if row.signoff_task_id else "",
+             f", error {row.error}" if row.error else "")
 
 
 def _settle(robot: CaseworkFlow, handler: Callable[..., Any], payload_type: type | None,

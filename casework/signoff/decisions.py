@@ -16,16 +16,35 @@ from sqlalchemy import update
 
 from casework.db.models import DecisionOutbox, SignoffTask
 from casework.db.session import reading, transaction
+from casework.settings import get_settings
 
 
 class SignoffInput(RunInput):
-    """What a paused flow receives when a caseworker has decided (validated by Prefect)."""
+    """What a waiting flow run is handed when it is woken: the sign-off task's id, nothing else.
 
-    decision: Literal["approved", "amended", "rejected", "manual"]
-    value: dict[str, Any] | None = None
-    reason: str | None = None
-    decided_by: str
-    human_seconds: float = Field(ge=0)
+    The decision itself (value, reason, who decided) stays in our database; Prefect keeps run
+    inputs indefinitely, so they must not hold an amended letter or a caseworker's reason. A
+    resume typed into Prefect's UI is therefore never an approval: the run reads the decision
+    back and, finding none, waits again.
+    """
+
+    task_id: str = Field(description="The sign-off task this run waits for (set by the "
+                                     "sign-off service; decide in the inbox, not here).")
+
+
+def task_link(task_id: str) -> str:
+    """The task's page in the sign-off inbox."""
+    return f"{get_settings().inbox_url.rstrip('/')}/tasks/{task_id}"
+
+
+def signoff_input_for(task_id: str) -> type[SignoffInput]:
+    """The input form Prefect shows on a waiting run: it says where the decision is made."""
+    description = (
+        f"**Decide in the sign-off inbox:** [{task_link(task_id)}]({task_link(task_id)})\n\n"
+        "This run waits for a caseworker's decision on that task. Resuming it here decides "
+        "nothing: the run finds no decision in the casework database, records the resume in "
+        "the audit log and waits again.")
+    return SignoffInput.with_initial_data(description=description, task_id=task_id)
 
 
 class StoredDecision(BaseModel):

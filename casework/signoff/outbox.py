@@ -55,6 +55,14 @@ def _resume(flow_run_id: str, run_input: dict | None) -> None:
     resume_flow_run(UUID(flow_run_id), run_input=run_input, _sync=True)  # type: ignore[call-arg]
 
 
+def wake_input(row: DecisionOutbox | HearingWakeup) -> dict | None:
+    """What Prefect is handed: a decision's task id only (Prefect keeps run inputs for good; the
+    run reads the decision itself from our database). Hearing wake-ups carry nothing."""
+    if isinstance(row, DecisionOutbox):
+        return {"task_id": row.signoff_task_id}
+    return None
+
+
 def _run_state(flow_run_id: str) -> tuple[str, bool]:
     """(state name, is final) of a flow run."""
     with get_client(sync_client=True) as client:
@@ -87,7 +95,7 @@ def deliver_one(row: DecisionOutbox | HearingWakeup,
     if finished is not None and row.flow_run_id in finished:
         return _settle_final(row, finished[row.flow_run_id])
     try:
-        _resume(row.flow_run_id, row.run_input)
+        _resume(row.flow_run_id, wake_input(row))
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
         row.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if _transient(exc):
@@ -110,7 +118,7 @@ def deliver_one(row: DecisionOutbox | HearingWakeup,
 
 
 def _settle_final(row: DecisionOutbox | HearingWakeup, state: str) -> str:
-    if state == "Completed":
+    if state == "Completed" or state.startswith("Completed "):  # also a named Completed state
         # The run went on without waiting (CASEWORK_SIGNOFF_WAIT=record): the decision is
         # stored and counted in the ledger; there is nobody to wake.
         row.status, row.last_error = "not_waiting", None

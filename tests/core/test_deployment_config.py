@@ -45,3 +45,34 @@ def test_bundled_schedules_start_inactive() -> None:
     config = yaml.safe_load((REPO / "prefect.yaml").read_text())
     schedules = [s for d in config["deployments"] for s in d.get("schedules") or []]
     assert schedules and all(s.get("active") is False for s in schedules)
+
+
+def test_automations_act_on_casework_runs_only_and_know_our_named_states() -> None:
+    """The zombie automation must see a run that ended in a named state ("Completed with failed
+    items") or waits suspended as alive; both act only on runs tagged ``casework``."""
+    from prefect.server.events.schemas.automations import AutomationCore
+
+    data = yaml.safe_load((REPO / "deploy" / "automations.yaml").read_text())
+    zombie, retry = (AutomationCore.model_validate(a) for a in data["automations"])
+    for automation in (zombie, retry):
+        related = automation.trigger.match_related
+        related = related if isinstance(related, list) else [related]
+        assert any(r.root.get("prefect.resource.id") == "prefect.tag.casework"
+                   for r in related)
+    for event in ("Completed", "Completed with failed items",
+                  "Completed with items awaiting sign-off", "Suspended", "Paused", "Failed",
+                  "Crashed", "Cancelled", "heartbeat"):
+        assert zombie.trigger.expects(f"prefect.flow-run.{event}"), event
+    assert retry.trigger.expects("prefect.flow-run.Crashed")
+    assert not retry.trigger.expects("prefect.flow-run.Completed")
+
+
+def test_prefect_yaml_comments_match_the_settings() -> None:
+    text = (REPO / "prefect.yaml").read_text()
+    config = yaml.safe_load(text)
+    import prefect
+
+    assert config["prefect-version"] == prefect.__version__
+    for deployment in config["deployments"]:
+        if deployment.get("concurrency_limit", 1) > 1:
+            assert "one batch at a time" not in text

@@ -118,7 +118,7 @@ def test_delivered_outbox_rows_lose_the_value_and_reason(tasks) -> None:
 
 def test_dry_run_changes_nothing(tasks) -> None:
     before = _counts()
-    result = runner.invoke(app, ["retention", "apply", "--dry-run"])
+    result = runner.invoke(app, ["retention", "apply", "--dry-run", "--no-prefect"])
     assert result.exit_code == 0, result.output
     # The CLI runs at today's date; the fixture's dates are relative to NOW.
     assert "would erase" in result.output and "retention 183 days" in result.output
@@ -134,7 +134,7 @@ def test_a_retention_below_six_months_is_refused(tasks, monkeypatch) -> None:
     monkeypatch.setenv("CASEWORK_RETENTION_DAYS", "30")
     reset_settings_cache()
     before = _counts()
-    result = runner.invoke(app, ["retention", "apply"])
+    result = runner.invoke(app, ["retention", "apply", "--no-prefect"])
     assert result.exit_code == 2
     assert "CASEWORK_RETENTION_DAYS=30 is below 183 days" in result.output
     assert "Nothing was erased" in result.output and _counts() == before

@@ -291,8 +291,11 @@ def test_outbox_row_matches_the_flow_side_contract(as_user, task_factory, engine
                   kle_code="02.34.30").status_code == 303
     with reading(engine) as s:
         row = s.scalars(select(DecisionOutbox)).one()
-    run_input = SignoffInput.model_validate(row.run_input)
-    assert run_input.decision == "amended" and run_input.value["kle"] == "02.34.30"
+    from casework.signoff.outbox import wake_input
+
+    woken_with = SignoffInput.model_validate(wake_input(row))  # Prefect gets the task id only
+    assert woken_with.task_id == task_id
+    assert row.run_input["decision"] == "amended" and row.run_input["value"]["kle"] == "02.34.30"
     stored = stored_decision(task_id)
-    assert stored is not None and stored.value == run_input.value
+    assert stored is not None and stored.value == row.run_input["value"]
     assert stored.decided_by == "anna.byg"
