@@ -106,7 +106,7 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     time.sleep(1.0)  # she reads the case for a moment: measured review time
     page.locator("#amend-reason").fill("Sagen drejer sig om nedrivning.")
     page.get_by_role("button", name="Ret og godkend").click()
-    assert "Afgørelsen er gemt" in page.locator("#message").inner_text()
+    assert "Behandlingen er gemt" in page.locator("#message").inner_text()
 
     # The deliverer makes the item ready; the next run finishes it with the amended value.
     wait_for(lambda: deliver_pending().delivered, timeout=60, what="delivery to the item")

@@ -47,7 +47,7 @@ def test_approve_writes_task_ledger_audit_and_one_outbox_row(as_user, task_facto
                                  "decided_by": "anna.byg",
                                  "human_seconds": entry.human_seconds}
     page = as_user("anna.byg").get(f"/tasks/{task_id}?done=approved")
-    assert "Afgørelsen er gemt" in page.text
+    assert "Behandlingen er gemt" in page.text
 
 
 @pytest.mark.parametrize("decision", ["amended", "rejected"])
