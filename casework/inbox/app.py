@@ -489,7 +489,9 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             report = reports.report_request(user, params)
             body = reports.build_to_stream(web.engine, report)
         except ReportError as exc:
-            return web.render(request, "reports.html", status_code=400, message=str(exc),
+            key = exc.key if isinstance(exc, reports.ReportRefused) else "report_error"
+            return web.render(request, "reports.html", status_code=400,
+                              message=web_t(request, key),
                               departments=sorted(user.departments), form=params)
         return StreamingResponse(body, media_type=reports.XLSX, headers={
             "Content-Disposition": f'attachment; filename="{reports.filename(report)}"',

@@ -68,6 +68,18 @@ TASK_TEXTS: dict[str, tuple[str, str, str]] = {
     "field_invalid": ("Værdien passer ikke til dette trin.",
                       "Verdien passer ikke til dette trinnet.",
                       "This value does not fit this step."),
+    "report_error": ("Rapporten kunne ikke laves med de valgte oplysninger.",
+                     "Rapporten kunne ikke lages med de valgte opplysningene.",
+                     "The report could not be made from what was chosen."),
+    "report_error_period": (
+        "Vælg en gyldig periode: to datoer, hvor slutdatoen ikke ligger før startdatoen.",
+        "Velg en gyldig periode: to datoer der sluttdatoen ikke ligger før startdatoen.",
+        "Choose a valid period: two dates, the end not before the start."),
+    "report_error_department": ("Vælg en af dine egne afdelinger.",
+                                "Velg en av dine egne avdelinger.",
+                                "Choose one of your own departments."),
+    "report_error_flow": ("Vælg en af robotterne.", "Velg en av robotene.",
+                          "Choose one of the robots."),
     # -- robots and their steps -----------------------------------------------------------
     "flow_unnamed": ("Robot", "Robot", "Robot"),
     "step_unnamed": ("trin", "trinn", "step"),
