@@ -237,6 +237,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                                         found.case_number if found else None),
             fields=fields, kept=kept, advanced="automation_admin" in user.roles,
             describe=lambda value: forms.describe(value, fmt),
+            input_window=settings.active_input_seconds,
             next_id=kept.get("next_id"),
         )
 
@@ -268,6 +269,14 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                ) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
+        view = posted.get("view_id", "")
+        if view.isdigit() and 0 < int(view) <= MAX_INT and "spans" in posted:
+            # The page's last active seconds, up to this click.
+            with transaction(web.engine) as s:
+                if get_visible_task(s, user, task_id) is not None:
+                    review_time.heartbeat(s, int(view), task_id, user.id, datetime.now(UTC),
+                                          settings.idle_cap_seconds,
+                                          review_time.parse_spans(posted["spans"][:8000]))
         value: Any = None
         typed = {k: v for k, v in posted.items() if k.startswith(forms.PREFIX)}
         kept: dict[str, Any] = {"decision": decision, "reason": reason, "typed": typed,
@@ -355,14 +364,16 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
 
     @app.post("/tasks/{task_id}/heartbeat")
     def heartbeat(request: Request, task_id: str, csrf: str = Form(""),
-                  view_id: int = Form(..., ge=1, le=MAX_INT)) -> Response:
+                  view_id: int = Form(..., ge=1, le=MAX_INT),
+                  spans: str = Form("", max_length=8000)) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
         with transaction(web.engine) as s:
             if get_visible_task(s, user, task_id) is None:
                 raise decisions.NotFound(task_id)
             ok = review_time.heartbeat(s, view_id, task_id, user.id, datetime.now(UTC),
-                                       settings.idle_cap_seconds)
+                                       settings.idle_cap_seconds,
+                                       review_time.parse_spans(spans))
         return Response(status_code=204 if ok else 404)
 
     @app.post("/tasks/{task_id}/hearing-reply")

@@ -41,6 +41,11 @@ class InboxSettings(BaseSettings):
         default=120.0, gt=0,
         description="Longest gap between two signs of activity counted as review time.",
     )
+    active_input_seconds: float = Field(
+        default=30.0, gt=0, le=600,
+        description="Review time counts while the task's tab is visible and the person gave "
+        "input (key, pointer, scroll, touch) within this many seconds.",
+    )
     fast_approval_seconds: float = Field(
         default=10.0, gt=0, description="Approvals faster than this are flagged for team leads."
     )
