@@ -88,6 +88,9 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     task = awaiting_task()
     assert task is not None and task.id == parked.signoff_task_id
     assert task.step == "suggest_journal" and task.department == "byggeri"
+    # The robot's evidence travels with the task: the case number and the letter itself.
+    assert task.payload["evidence"]["case_number"] == "SAG-2026-0999"
+    assert task.payload["evidence"]["documents"][0]["text"] == LETTER["body"]
 
     # The caseworker logs in (development login) and finds the task in her queue.
     page.goto("/login")
