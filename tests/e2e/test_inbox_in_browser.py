@@ -102,6 +102,7 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     # She searches KLE for the right subject, picks it, gives a reason and signs off.
     page.get_by_label("Søg i KLE").fill("byggetilladelse")
     page.get_by_role("button", name="Søg", exact=True).click()
+    page.get_by_label("02.34.02 Byggetilladelse", exact=True).wait_for()  # hits come in place
     assert page.get_by_label("02.34.02 Byggetilladelse", exact=True).count() == 1
     chosen_code = "02.34.30"  # the robot's first alternative: a private outbuilding
     assert task.payload["suggestion"]["kle"] != chosen_code
