@@ -35,10 +35,10 @@ class Present:
             text = text.replace(",", "\x00").replace(".", ",").replace("\x00", thousands)
         return text
 
-    def percent(self, share: float | None) -> str:
+    def percent(self, share: float | None, decimals: int = 0) -> str:
         if share is None:
             return "–"
-        return f"{self.number(round(share * 100))}\u00a0%"
+        return f"{self.number(round(share * 100, decimals), decimals)}\u00a0%"
 
     def confidence(self, share: Any) -> str:
         """``0.62`` → "62 % (middel)"."""
