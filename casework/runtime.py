@@ -601,6 +601,9 @@ class CaseworkFlow:
                         task_id = task.id
                         if item is not None:
                             task.payload = {**(task.payload or {}), "work_item_id": item.id}
+                        if case.evidence is not None:  # what the robot read, for the person
+                            task.payload = {**(task.payload or {}),
+                                            "evidence": case.evidence.model_dump(mode="json")}
                     if item is not None and call is not None:
                         store_step(session, item, run_id=step_run_id, step=step_name, call=call,
                                    mode=mode.value, reasons=list(reasons),

@@ -24,7 +24,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from casework.case import Case
+from casework.case import Case, Evidence, EvidenceDocument
 from casework.items.keys import case_key
 from casework.items.processing import ItemsReport
 from casework.items.queue import Added, NewItem
@@ -238,6 +238,15 @@ class CaseToScreen(BaseModel):
     case_id: str
 
 
+def application_evidence(case_id: str, application: ApplicationFile) -> Evidence:
+    """The application's documents as the caseworker checks them on the task."""
+    return Evidence(
+        case_number=case_id,
+        documents=[EvidenceDocument(title=d.title[:300], text=(d.text or "")[:TEXT_LIMIT],
+                                    attachments=[d.filename]) for d in application.documents[:50]],
+        facts={"documents": len(application.documents), "kle": application.kle})
+
+
 _run: ContextVar[tuple[CaseSystemConnection, int, str | None]] = ContextVar("screening_run")
 
 
@@ -248,7 +257,8 @@ def screen_case(item: CaseToScreen) -> ScreeningRunResult:
     application = require_signoff(read_application(case, connection)).or_stop().value
     case = case.model_copy(update={
         "summary": application.title, "kle": application.kle,
-        "attributes": {"documents": len(application.documents)}})
+        "attributes": {"documents": len(application.documents)},
+        "evidence": application_evidence(item.case_id, application)})
 
     screened = require_signoff(screen_application(case, application)).or_stop()
     screening = screened.value

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from casework.case import Case
+from casework.case import Case, Evidence, EvidenceDocument
 from casework.items.keys import message_key
 from casework.items.processing import ItemsReport
 from casework.items.queue import Added, NewItem
@@ -380,11 +380,29 @@ def intake(mailbox_path: str | None = None, case_system_url: str | None = None,
     return report
 
 
+def letter_evidence(letter: IncomingLetter, case_id: str | None = None,
+                    identification: Identification | None = None) -> Evidence:
+    """The letter as the caseworker reads it on the task (CPR numbers masked; attachments
+    are opened from the work item), with what identified the citizen once that is known."""
+    sender = " ".join(p for p in (letter.sender_name, f"<{letter.sender}>") if p)
+    facts: dict[str, str | int | bool | None] = {}
+    if identification is not None:
+        facts = {"identified_by": identification.method,
+                 "citizen_known": identification.citizen_known,
+                 "protected_address": identification.protected_address,
+                 "open_cases": identification.open_cases}
+    return Evidence(case_number=case_id, facts=facts, documents=[EvidenceDocument(
+        title=mask_cpr(letter.subject)[:300] or "–", text=mask_cpr(letter.body_text)[:20_000],
+        sender=mask_cpr(sender)[:300], received=letter.received_at,
+        attachments=[a.filename for a in letter.attachments])])
+
+
 def take_in(mail: MailItem) -> IntakeResult:
     """One letter through the steps; acknowledged only when the case system has everything."""
     letter = mail.letter()
     short = letter_key(letter.message_id)[:12]
-    letter_case = Case(id=f"letter:{letter.message_id}", summary=mask_cpr(letter.subject))
+    letter_case = Case(id=f"letter:{letter.message_id}", summary=mask_cpr(letter.subject),
+                       evidence=letter_evidence(letter))
     reading = require_signoff(read_letter(letter_case, letter)).or_stop().value
     facts = letter_case.model_copy(update={"attributes": {
         "sensitive": reading.sensitive, "building_matter": reading.building_matter}})
@@ -397,7 +415,8 @@ def take_in(mail: MailItem) -> IntakeResult:
         case_id = opened.value.case_id
     case = Case(id=case_id, summary=reading.subject, attributes={
         "sensitive": reading.sensitive, "building_matter": reading.building_matter,
-        "protected_address": identification.protected_address})
+        "protected_address": identification.protected_address},
+        evidence=letter_evidence(letter, case_id, identification))
     gathered = require_signoff(gather_registry_data(case, letter, reading,
                                                     identification)).or_stop()
     require_signoff(file_letter(case, letter, gathered)).or_stop()

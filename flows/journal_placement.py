@@ -18,13 +18,14 @@ import re
 import threading
 from collections.abc import Iterable
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from casework import audit
-from casework.case import Case
+from casework.case import Case, Evidence, EvidenceDocument
 from casework.db.session import transaction
 from casework.items.keys import message_key
 from casework.items.memo import current_item, once
@@ -203,10 +204,24 @@ def add_letters(letters: Iterable[Letter]) -> Added:
         for letter in letters)
 
 
+def letter_evidence(letter: Letter) -> Evidence:
+    """The letter as the caseworker reads it on the task (CPR numbers masked)."""
+    received = None
+    if letter.received:
+        try:
+            received = datetime.fromisoformat(letter.received)
+        except ValueError:
+            received = None
+    return Evidence(case_number=letter.case_id, documents=[EvidenceDocument(
+        title=mask_cpr(letter.subject)[:300], text=mask_cpr(letter.body)[:20_000],
+        received=received)])
+
+
 def place_letter(letter: Letter) -> JournalPlacementResult:
     """One letter: read it, suggest its KLE subject, file what is approved or allowed."""
     case = Case(id=letter.case_id, department=letter.department,
-                attributes={"sensitive": letter.sensitive}, summary=mask_cpr(letter.subject))
+                attributes={"sensitive": letter.sensitive}, summary=mask_cpr(letter.subject),
+                evidence=letter_evidence(letter))
     read = require_signoff(read_letter(case, letter)).or_stop()
     # The facts the robot found become case facts the policy can test.
     case = case.model_copy(update={"attributes": {

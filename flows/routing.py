@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from casework.case import Case
+from casework.case import Case, Evidence, EvidenceDocument
 from casework.items.keys import case_key
 from casework.items.processing import ItemsReport
 from casework.items.queue import Added, NewItem
@@ -126,6 +126,8 @@ class RoutingInput(BaseModel):
     case_id: str
     text: str
     sensitive: bool
+    title: str = ""
+    documents: list[EvidenceDocument] = Field(default_factory=list)
 
 
 # -- steps -----------------------------------------------------------------------------------
@@ -163,11 +165,17 @@ def routing_input(client: CaseSystemClient, case_id: str) -> RoutingInput:
     """The case's title and the text of its letters, as a caseworker would skim them."""
     case = client.get_case(case_id)
     parts = [case.title]
+    documents = []
     for document in client.list_documents(case_id, document_type="letter"):
-        parts.append(_document_text(client.document_content(case_id, document.id),
-                                     document.content_type))
+        content = _document_text(client.document_content(case_id, document.id),
+                                 document.content_type)
+        parts.append(content)
+        documents.append(EvidenceDocument(title=mask_cpr(document.title)[:300],
+                                          text=mask_cpr(content)[:MAX_TEXT_CHARS],
+                                          received=document.created_at))
     text = mask_cpr("\n".join(p for p in parts if p))[:MAX_TEXT_CHARS]
-    return RoutingInput(case_id=case_id, text=text, sensitive=is_sensitive(text))
+    return RoutingInput(case_id=case_id, text=text, sensitive=is_sensitive(text),
+                        title=mask_cpr(case.title)[:300], documents=documents)
 
 
 def _document_text(content: bytes, content_type: str) -> str:
@@ -221,7 +229,9 @@ def route_one(item: CaseToRoute) -> RoutingResult:
     case = Case(id=item.case_id)
     read = routing_input(connections().cases, case.id)  # reads only; again on a continuation
     case = case.model_copy(update={"attributes": {"sensitive": read.sensitive},
-                                   "summary": read.text[:200]})
+                                   "summary": read.title or read.text[:200],
+                                   "evidence": Evidence(case_number=case.id,
+                                                        documents=read.documents)})
     suggested = require_signoff(suggest_department(case, read, _model_dir.get())).or_stop()
     require_signoff(place_case(case, suggested)).or_stop()
     return RoutingResult(case_ref=case.ref, status=suggested.status.value,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Form, Query, Request
+from fastapi import Depends, FastAPI, Form, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import Engine, update
@@ -21,7 +21,9 @@ from casework.explain import LANGUAGES as EXPLAIN_LANGUAGES
 from casework.hearing import HearingError, hearing_for_task, register_reply
 from casework.inbox import (
     decisions,
+    evidence,
     flow_admin,
+    forms,
     kle,
     oversight,
     queue,
@@ -40,6 +42,7 @@ from casework.inbox.identity import (
     get_visible_task,
     load_user,
 )
+from casework.inbox.present import Present
 from casework.inbox.security import SecurityHeaders, local_path, local_referer
 from casework.inbox.settings import InboxSettings
 from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
@@ -51,6 +54,12 @@ log = logging.getLogger(__name__)
 
 MAX_INT = 2**31 - 1  # the largest id or version the database columns hold
 MAX_PAGE = 100_000
+
+async def posted_form(request: Request) -> dict[str, str]:
+    """Every posted text field (the typed amend form's ``f.<name>`` fields among them)."""
+    form = await request.form(max_fields=200)
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
 
 def create_app(settings: InboxSettings | None = None, *, engine: Engine | None = None,
                authenticator: Authenticator | None = None) -> FastAPI:
@@ -163,7 +172,10 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
 
     def _task_page(request: Request, user: User, task_id: str, *, message: str | None = None,
                    message_values: dict[str, Any] | None = None, status_code: int = 200,
-                   kle_q: str = "", open_view: bool = True) -> Response:
+                   kle_q: str = "", open_view: bool = True,
+                   kept: dict[str, Any] | None = None) -> Response:
+        """The task page. ``kept``: what she posted (decision, reason, typed fields, field
+        errors), shown again after a refusal so nothing she typed is lost."""
         now = datetime.now(UTC)
         view_id = None
         if open_view:
@@ -182,6 +194,10 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             hearing = hearing_for_task(s, task.id)
             if hearing is not None:
                 names |= display_names(s, {hearing.reply_registered_by or ""})
+            earlier = evidence.earlier_decisions(s, user, task)
+            names |= display_names(s, {e.decided_by or "" for e in earlier})
+            served = [(i, a.filename, a.inline)
+                      for i, a in enumerate(evidence.attachments(s, task), start=1)]
         payload = task.payload or {}
         suggestion = payload.get("suggestion")
         is_kle = isinstance(suggestion, dict) and "kle" in suggestion
@@ -198,13 +214,34 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                 values["name"] = names.get(values[who]) or values[who]
         if "decision" in values:
             values["decision"] = web_t(request, values["decision"])
+        fmt = Present(web.language(request))
+        kept = kept or {}
+        if "field" in values and not (kept.get("value_json") or "").strip() \
+                and fmt.has(f"fact_{values['field']}"):
+            values["field"] = fmt.fact_label(str(values["field"]))  # her label, not a JSON key
+        field_errors = {name: translate(key, fmt.lang, **vals)
+                        for name, (key, vals) in (kept.get("errors") or {}).items()}
+        schema = payload.get("result_schema")
+        fields = forms.build(schema, suggestion if task.kind != "shadow" else
+                             {k: None for k in (suggestion or {})}
+                             if isinstance(suggestion, dict) else None,
+                             fmt, typed=kept.get("typed"), errors=field_errors)
+        found = evidence.evidence_of(payload)
         return web.render(
             request, "task.html", status_code=status_code, task=task, payload=payload,
             suggestion=suggestion,
-            suggestion_json=json.dumps(suggestion if isinstance(suggestion, dict)
-                                       else {"value": suggestion}, ensure_ascii=False, indent=2),
+            suggestion_json=kept.get("value_json") or json.dumps(
+                suggestion if isinstance(suggestion, dict) else {"value": suggestion},
+                ensure_ascii=False, indent=2),
             is_kle=is_kle, kle_q=kle_q, kle_hits=kle_hits, names=names, members=members,
             view_id=view_id, message=message, message_values=values, hearing=hearing,
+            fmt=fmt, evidence=found, earlier=earlier, attachments=served,
+            case_url=evidence.case_link(settings.case_url_template,
+                                        found.case_number if found else None),
+            fields=fields, kept=kept, advanced="automation_admin" in user.roles,
+            describe=lambda value: forms.describe(value, fmt),
+            input_window=settings.active_input_seconds,
+            next_id=kept.get("next_id"),
         )
 
     def web_t(request: Request, key: str) -> str:
@@ -227,26 +264,76 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                           message_values=shown)
 
     @app.post("/tasks/{task_id}/decide")
-    def decide(request: Request, task_id: str, csrf: str = Form(""),
+    def decide(request: Request, task_id: str,
+               posted: Annotated[dict[str, str], Depends(posted_form)], csrf: str = Form(""),
                decision: str = Form(...), version: int = Form(..., ge=0, le=MAX_INT),
                reason: str = Form(""),
-               value_json: str = Form(""), kle_code: str = Form("")) -> Response:
+               value_json: str = Form(""), kle_code: str = Form(""), then: str = Form(""),
+               ) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
+        view = posted.get("view_id", "")
+        if view.isdigit() and 0 < int(view) <= MAX_INT and "spans" in posted:
+            # The page's last active seconds, up to this click.
+            with transaction(web.engine) as s:
+                if get_visible_task(s, user, task_id) is not None:
+                    review_time.heartbeat(s, int(view), task_id, user.id, datetime.now(UTC),
+                                          settings.idle_cap_seconds,
+                                          review_time.parse_spans(posted["spans"][:8000]))
         value: Any = None
+        typed = {k: v for k, v in posted.items() if k.startswith(forms.PREFIX)}
+        kept: dict[str, Any] = {"decision": decision, "reason": reason, "typed": typed,
+                                "kle_code": kle_code, "value_json": value_json}
         try:
             if decision in ("amended", decisions.ANSWER):
-                value = _amended_value(web, user, task_id, value_json, kle_code)
+                value = _amended_value(web, user, task_id, value_json, kle_code, typed)
             decisions.decide(web.engine, user, task_id, decision=decision, version=version,
                              reason=reason, value=value,
                              idle_cap_seconds=settings.idle_cap_seconds)
+        except FieldErrors as exc:
+            kept["errors"] = exc.errors
+            return _task_page(request, user, task_id, message="fields_invalid",
+                              status_code=400, open_view=False, kept=kept)
         except decisions.Refused as exc:
             status = 409 if exc.key in ("already_decided", "claimed_by_other", "stale") else 400
             if exc.key in ("four_eyes_refused", "review_participant_refused"):
                 status = 403
+            field = exc.values.get("field") if exc.key == "value_field_invalid" else None
+            if exc.key == "unknown_kle":
+                field = "kle"
+            if isinstance(field, str) and not value_json.strip():
+                kept["errors"] = {field.split(".", 1)[0]: ("field_invalid", {})}
             return _task_page(request, user, task_id, message=exc.key,
-                              message_values=exc.values, status_code=status, open_view=False)
+                              message_values=exc.values, status_code=status, open_view=False,
+                              kept=kept)
+        if then == "next":
+            with reading(web.engine) as s:
+                following = queue.next_task(s, user, after=task_id)
+            if following is not None:
+                return RedirectResponse(f"/tasks/{following}?decided={task_id}",
+                                        status_code=303)
+            return RedirectResponse(f"/queue?decided={task_id}", status_code=303)
         return RedirectResponse(f"/tasks/{task_id}?done={decision}", status_code=303)
+
+    @app.get("/tasks/{task_id}/attachments/{number}")
+    def attachment(request: Request, task_id: str,
+                   number: int = Path(..., ge=1, le=1000)) -> Response:
+        """An attachment of the letter behind the task, to someone who may see the task: a
+        PDF shown in the browser (nothing in it may run), anything else downloaded."""
+        user = web.require_user(request)
+        with reading(web.engine) as s:
+            task = get_visible_task(s, user, task_id)
+            if task is None:
+                raise decisions.NotFound(task_id)
+            found = evidence.attachments(s, task)
+        if number > len(found):
+            raise decisions.NotFound(task_id)
+        item = found[number - 1]
+        return Response(item.data, media_type=item.content_type if item.inline
+                        else "application/octet-stream", headers={
+                            "Content-Disposition": evidence.disposition(item),
+                            "Content-Security-Policy": evidence.ATTACHMENT_CSP,
+                            "Cache-Control": "no-store"})
 
     @app.post("/tasks/{task_id}/claim")
     def claim(request: Request, task_id: str, csrf: str = Form("")) -> Response:
@@ -280,14 +367,16 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
 
     @app.post("/tasks/{task_id}/heartbeat")
     def heartbeat(request: Request, task_id: str, csrf: str = Form(""),
-                  view_id: int = Form(..., ge=1, le=MAX_INT)) -> Response:
+                  view_id: int = Form(..., ge=1, le=MAX_INT),
+                  spans: str = Form("", max_length=8000)) -> Response:
         user = web.require_user(request)
         web.require_csrf(request, csrf)
         with transaction(web.engine) as s:
             if get_visible_task(s, user, task_id) is None:
                 raise decisions.NotFound(task_id)
             ok = review_time.heartbeat(s, view_id, task_id, user.id, datetime.now(UTC),
-                                       settings.idle_cap_seconds)
+                                       settings.idle_cap_seconds,
+                                       review_time.parse_spans(spans))
         return Response(status_code=204 if ok else 404)
 
     @app.post("/tasks/{task_id}/hearing-reply")
@@ -414,7 +503,9 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             report = reports.report_request(user, params)
             body = reports.build_to_stream(web.engine, report)
         except ReportError as exc:
-            return web.render(request, "reports.html", status_code=400, message=str(exc),
+            key = exc.key if isinstance(exc, reports.ReportRefused) else "report_error"
+            return web.render(request, "reports.html", status_code=400,
+                              message=web_t(request, key),
                               departments=sorted(user.departments), form=params)
         return StreamingResponse(body, media_type=reports.XLSX, headers={
             "Content-Disposition": f'attachment; filename="{reports.filename(report)}"',
@@ -466,20 +557,48 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
     return app
 
 
-def _amended_value(web: Web, user: User, task_id: str, value_json: str, kle_code: str) -> Any:
-    """The caseworker's corrected suggestion: another KLE subject, or edited JSON."""
+class FieldErrors(Exception):
+    """Fields of the typed amend form that are wrong: field → (message key, values)."""
+
+    def __init__(self, errors: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        super().__init__("fields invalid")
+        self.errors = errors
+
+
+def _amended_value(web: Web, user: User, task_id: str, value_json: str, kle_code: str,
+                   typed: dict[str, str] | None = None) -> Any:
+    """The caseworker's corrected suggestion: the typed form's fields (another KLE subject
+    among them), or (automation admins) edited JSON."""
     with reading(web.engine) as s:
         task: SignoffTask | None = get_visible_task(s, user, task_id)
         if task is None:
             raise decisions.NotFound(task_id)
-        suggestion = (task.payload or {}).get("suggestion")
-    if isinstance(suggestion, dict) and "kle" in suggestion and not value_json.strip():
+        payload = task.payload or {}
+        suggestion = payload.get("suggestion")
+    if value_json.strip():
+        try:
+            return values.parse_value(value_json)  # strict JSON object; checked again in decide()
+        except values.ValueRefused as exc:
+            raise decisions.Refused(exc.key, **exc.values) from None
+    if not isinstance(suggestion, dict):
+        raise decisions.Refused("invalid_json")
+    schema = payload.get("result_schema")
+    parsed = forms.parse(schema, suggestion, typed or {})
+    errors = dict(parsed.errors)
+    value = dict(parsed.value)
+    if "kle" in suggestion:
         code = kle_code.strip()
-        title = kle.subjects().get(code)
+        title = kle.subjects().get(code or "")
         if title is None:
-            raise decisions.Refused("unknown_kle")
-        return {**suggestion, "kle": code, "title": title, "amended_from": suggestion.get("kle")}
-    try:
-        return values.parse_value(value_json)  # strict JSON object; checked again in decide()
-    except values.ValueRefused as exc:
-        raise decisions.Refused(exc.key, **exc.values) from None
+            errors["kle"] = ("unknown_kle" if code else "field_choose_kle", {})
+        else:
+            value.update(kle=code, title=title)
+            if code != suggestion.get("kle"):
+                value["amended_from"] = suggestion.get("kle")
+    if errors:
+        raise FieldErrors(errors)
+    if not value:
+        raise decisions.Refused("invalid_json")
+    # A shadow answer is hers alone (compared with the robot's); an amendment is the robot's
+    # result with her corrections.
+    return value if task.kind == "shadow" else {**suggestion, **value}

@@ -1,8 +1,13 @@
-"""All UI text, in Danish (default) and English. Templates call ``t("key")``."""
+"""All UI text, in Danish (default), Norwegian (bokmål) and English. Templates call
+``t("key")``. ``TEXTS`` holds (Danish, English) with the Norwegian in ``i18n_nb.NB``; the task
+page's texts are in ``i18n_task.TASK_TEXTS`` as (Danish, Norwegian, English)."""
 
 from __future__ import annotations
 
-LANGUAGES = ("da", "en")
+from casework.inbox.i18n_nb import NB
+from casework.inbox.i18n_task import TASK_TEXTS
+
+LANGUAGES = ("da", "nb", "en")
 DEFAULT = "da"
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -20,10 +25,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "report_from": ("Fra dato", "From date"),
     "report_to": ("Til dato", "To date"),
     "report_department": ("Afdeling", "Department"),
-    "report_flow": ("Robot (flow), valgfri", "Robot (flow), optional"),
+    "report_flow": ("Robot, valgfri", "Robot, optional"),
     "report_language": ("Sprog i rapporten", "Report language"),
     "report_download": ("Hent rapport", "Download report"),
-    "nav_history": ("Mine afgørelser", "My decisions"),
+    "nav_history": ("Mine godkendelser", "My sign-offs"),
     "nav_oversight": ("Teamoverblik", "Team overview"),
     "logout": ("Log ud", "Log out"),
     "logout_everywhere": ("Log ud på alle enheder", "Log out everywhere"),
@@ -86,17 +91,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "alternatives": ("Alternativer", "Alternatives"),
     "sources": ("Kilder", "Sources"),
     "signoff_reasons": ("Derfor skal den godkendes", "Why it needs sign-off"),
-    "policy_step": ("Politik-trin", "Policy step"),
-    "policy_version": ("politikversion", "policy version"),
+    "policy_step": ("Trin i reglerne", "Step in the rules"),
+    "policy_version": ("regelversion", "rules version"),
     "four_eyes_note": (
-        "Fire-øjne-princip: den der har godkendt eller rettet et tidligere trin i sagen, må "
+        "Fire-øjne-princippet: den der har godkendt eller rettet et tidligere trin i sagen, må "
         "hverken godkende eller rette dette trin.",
         "Four-eyes rule: whoever approved or amended an earlier step of this case may neither "
         "approve nor amend this one.",
     ),
     "status": ("Status", "Status"),
     "awaiting": ("Afventer", "Awaiting"),
-    "decided": ("Afgjort", "Decided"),
+    "decided": ("Behandlet", "Done"),
     "approve": ("Godkend", "Approve"),
     "amend": ("Ret og godkend", "Amend and approve"),
     "reject": ("Afvis", "Reject"),
@@ -110,7 +115,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "not allowed)."
     ),
     "choose_kle": ("Vælg et andet journalnummer", "Choose another journal number"),
-    "search_kle": ("Søg i KLE (nummer eller titel)", "Search KLE (number or title)"),
+    "search_kle": ("Søg i KLE (nummer, titel eller stikord)",
+                   "Search KLE (number, title or keyword)"),
     "search": ("Søg", "Search"),
     "unknown_kle": ("Ukendt KLE-nummer.", "Unknown KLE number."),
     "value_field_invalid": (
@@ -130,7 +136,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reassign": ("Giv til", "Reassign to"),
     "claimed_by_other": ("Opgaven er taget af {name}.", "The task is claimed by {name}."),
     "already_decided": (
-        "Opgaven er allerede afgjort ({decision}) af {name}.",
+        "Opgaven er allerede behandlet ({decision}) af {name}.",
         "The task was already decided ({decision}) by {name}.",
     ),
     "four_eyes_refused": (
@@ -143,15 +149,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Opgaven er ændret siden du åbnede den. Se den igen.",
         "The task changed since you opened it. Please look again.",
     ),
-    "decision_saved": ("Afgørelsen er gemt: {decision}.", "Decision saved: {decision}."),
+    "decision_saved": ("Behandlingen er gemt: {decision}.", "Saved: {decision}."),
     "approved": ("godkendt", "approved"),
     "manual": ("overgået til manuel behandling (frist overskredet)",
                "handed over to manual handling (deadline passed)"),
     "amended": ("rettet", "amended"),
     "rejected": ("afvist", "rejected"),
-    "history_title": ("Mine afgørelser", "My decisions"),
-    "decision": ("Afgørelse", "Decision"),
-    "decided_at": ("Afgjort", "Decided"),
+    "history_title": ("Mine godkendelser", "My sign-offs"),
+    "decision": ("Udfald", "Outcome"),
+    "decided_at": ("Behandlet", "Done"),
     "oversight_title": ("Teamoverblik: menneskeligt tilsyn", "Team overview: human oversight"),
     "oversight_intro": (
         "Høj enighed og mange hurtige godkendelser kan være tegn på automatiseringsbias "
@@ -159,7 +165,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "High agreement and many fast approvals can signal automation bias "
         "(EU AI Act Art. 14).",
     ),
-    "decisions": ("Afgørelser", "Decisions"),
+    "decisions": ("Behandlede opgaver", "Tasks done"),
     "agreement_rate": ("Enighed (godkendt uændret)", "Agreement (kept as suggested)"),
     "fast_approvals": ("Hurtige godkendelser (< {seconds} s)", "Fast approvals (< {seconds} s)"),
     "avg_review": ("Gennemsnitligt gennemsyn (s)", "Average review (s)"),
@@ -182,8 +188,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "answered and is only used to measure how often you and the robot agree."),
     "shadow_answer": ("Dit svar", "Your answer"),
     "shadow_submit": ("Gem mit svar", "Save my answer"),
-    "shadow_search_first": ("Søg i KLE nedenfor for at vælge et emne.",
-                            "Search KLE below to choose a subject."),
+    "shadow_search_first": ("Søg i KLE ovenfor for at vælge et emne.",
+                            "Search KLE above to choose a subject."),
     "shadow_agreed": ("Robotten nåede samme svar.", "The robot reached the same answer."),
     "shadow_differed": ("Robotten foreslog noget andet.", "The robot suggested something else."),
     "answer": ("dit svar er gemt", "your answer is saved"),
@@ -197,7 +203,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "earned_mode": ("Tilstand nu", "Current mode"),
     "earned_yes": ("Kører selv (optjent)", "Runs on its own (earned)"),
     "earned_no": ("Godkendelse, indtil det er optjent", "Sign-off until earned"),
-    "earned_sample": ("Beholdt / afgørelser", "Kept / decisions"),
+    "earned_sample": ("Beholdt / behandlede", "Kept / done"),
     "earned_threshold": ("Krav / vindue", "Required / window"),
     "flows_title": ("Robotter og stopknap", "Robots and stop switch"),
     "flows_intro": (
@@ -222,10 +228,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "explanation_title": ("Forklaring til borgeren", "Explanation for the citizen"),
     "explanation_intro": (
         "Teksten forklarer borgeren, hvilke automatiske trin der har behandlet sagen, hvilke "
-        "oplysninger de brugte, hvem der besluttede og på hvilket retsgrundlag. Den kan sendes "
-        "til borgeren som den er.",
+        "oplysninger de brugte, hvem der besluttede og på hvilket retsgrundlag. Læs den "
+        "igennem, før den sendes.",
         "This text tells the citizen which automated steps handled the case, which information "
-        "they used, who decided and on what legal basis. It can be sent to the citizen as is."),
+        "they used, who decided and on what legal basis. Read it through before sending it."),
     "explanation_language": ("Sprog i forklaringen", "Language of the explanation"),
     "lang_da": ("Dansk", "Danish"),
     "lang_nb": ("Norsk (bokmål)", "Norwegian (Bokmål)"),
@@ -239,8 +245,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Register the citizen's request. It becomes a task for a person who did not take part "
         "in the case (GDPR Art. 22(3))."),
     "review_step": ("Trin, der skal prøves", "Step to review"),
-    "review_whole_case": ("Sagens automatiske behandling (seneste afgørelse)",
-                          "The case's automated handling (latest decision)"),
+    "review_whole_case": ("Sagens automatiske behandling (seneste udfald)",
+                          "The case's automated handling (latest outcome)"),
     "review_requested_via": ("Modtaget via", "Received via"),
     "via_letter": ("Brev", "Letter"),
     "via_email": ("E-mail", "Email"),
@@ -277,8 +283,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                                "Reply registered {at} by {name}."),
     "hearing_note": ("Notat om svaret (valgfrit)", "Note on the reply (optional)"),
     "hearing_register_reply": ("Registrér partens svar", "Register the party's reply"),
-    "hearing_reply_saved": ("Partens svar er registreret; afgørelsen kan nu træffes.",
-                            "The party's reply is registered; the decision may now be made."),
+    "hearing_reply_saved": ("Partens svar er registreret; sagen kan nu behandles videre.",
+                            "The party's reply is registered; the case may now go on."),
     "hearing_reply_refused": ("Svaret kunne ikke registreres: {why}",
                               "The reply could not be registered: {why}"),
     "review_participant_refused": (
@@ -303,16 +309,32 @@ def pick_language(user_language: str | None, accept_language: str | None) -> str
                     q = float(param.strip()[2:])
                 except ValueError:
                     q = 0.0
-        if tag in ("nb", "no", "nn"):  # Norwegian readers: Danish is closer than English
-            tag = "da"
+        if tag in ("no", "nn"):  # Norwegian readers get bokmål
+            tag = "nb"
         if tag in LANGUAGES and q > 0:
             ranked.append((-q + i * 1e-6, tag))
     return min(ranked)[1] if ranked else DEFAULT
 
 
+def has(key: str) -> bool:
+    return key in TASK_TEXTS or key in TEXTS
+
+
+def text_of(key: str, language: str) -> str | None:
+    """The text of ``key`` in ``language`` (Danish for an unknown language), or None."""
+    language = language if language in LANGUAGES else DEFAULT
+    if key in TASK_TEXTS:
+        return TASK_TEXTS[key][LANGUAGES.index(language)]
+    pair = TEXTS.get(key)
+    if pair is None:
+        return None
+    if language == "nb":
+        return NB.get(key, pair[0])
+    return pair[1] if language == "en" else pair[0]
+
+
 def translate(key: str, language: str, **values: object) -> str:
-    texts = TEXTS.get(key)
-    if texts is None:
+    text = text_of(key, language)
+    if text is None:
         return key
-    text = texts[LANGUAGES.index(language) if language in LANGUAGES else 0]
     return text.format(**values) if values else text

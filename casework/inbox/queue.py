@@ -161,3 +161,19 @@ def load_history(session: Session, user: User, *, page: int, page_size: int
         .order_by(SignoffTask.decided_at.desc()).limit(page_size + 1)
         .offset((max(1, page) - 1) * page_size)))
     return rows[:page_size], len(rows) > page_size
+
+
+def next_task(session: Session, user: User, *, after: str | None = None) -> str | None:
+    """The next open task for "Approve and next": the earliest deadline (then the oldest)
+    that this user may see and nobody else holds, other than ``after``."""
+    t = SignoffTask
+    where = [t.status == "awaiting", visible_to(user),
+             (t.claimed_by.is_(None)) | (t.claimed_by == user.id)]
+    if after is not None:
+        where.append(t.id != after)
+    for extra, order in (((t.deadline.is_not(None)), [t.deadline, t.created_at, t.id]),
+                         ((t.deadline.is_(None)), [t.created_at, t.id])):
+        found = session.scalar(select(t.id).where(*where, extra).order_by(*order).limit(1))
+        if found is not None:
+            return found
+    return None

@@ -21,17 +21,33 @@ def may_download(user: User) -> bool:
     return bool(user.roles & REPORT_ROLES)
 
 
+class ReportRefused(ReportError):
+    """A report the form cannot ask for; ``key`` names the page's message (i18n)."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        super().__init__(detail)
+        self.key = key
+
+
+_FIELD_KEYS = {"date_from": "report_error_period", "date_to": "report_error_period",
+               "from": "report_error_period", "to": "report_error_period",
+               "flow": "report_error_flow", "department": "report_error_department"}
+
+
 def report_request(user: User, params: dict[str, str]) -> ReportRequest:
     """Validate the form; a manager reports on one of their own departments only."""
     department = (params.get("department") or "").strip()
     if department not in user.departments:
-        raise ReportError("choose one of your own departments")
+        raise ReportRefused("report_error_department", "choose one of your own departments")
     try:
         return ReportRequest.model_validate({**params, "department": department})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "period"
-        raise ReportError(f"{field}: {first['msg'].removeprefix('Value error, ')}") from None
+        key = _FIELD_KEYS.get(field, "report_error_period" if not first["loc"] else
+                              "report_error")
+        raise ReportRefused(key, f"{field}: {first['msg'].removeprefix('Value error, ')}"
+                            ) from None
 
 
 def build_to_stream(engine: Engine, request: ReportRequest) -> Iterator[bytes]:

@@ -178,7 +178,8 @@ class SecurityHeaders:
                 headers = [(k, v) for k, v in message.get("headers", [])
                            if k.lower() != b"server"]
                 present = {k.lower() for k, _ in headers}
-                headers.append((b"content-security-policy", _csp(nonce).encode()))
+                if b"content-security-policy" not in present:  # an attachment sets a stricter one
+                    headers.append((b"content-security-policy", _csp(nonce).encode()))
                 for name, value in SECURITY_HEADERS.items():
                     if name.lower().encode() not in present:
                         headers.append((name.lower().encode(), value.encode()))

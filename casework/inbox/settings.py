@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -41,6 +41,11 @@ class InboxSettings(BaseSettings):
         default=120.0, gt=0,
         description="Longest gap between two signs of activity counted as review time.",
     )
+    active_input_seconds: float = Field(
+        default=30.0, gt=0, le=600,
+        description="Review time counts while the task's tab is visible and the person gave "
+        "input (key, pointer, scroll, touch) within this many seconds.",
+    )
     fast_approval_seconds: float = Field(
         default=10.0, gt=0, description="Approvals faster than this are flagged for team leads."
     )
@@ -51,6 +56,12 @@ class InboxSettings(BaseSettings):
         "same departments and roles (0: count on every page). A decision made in this "
         "process refreshes them at once.",
     )
+
+    case_url_template: str | None = Field(
+        default=None,
+        description="Address of a case in the case system, with {case_number} where the "
+        "case number goes (e.g. https://sag.example.dk/sager/{case_number}); the task page "
+        "links the case number there. Unset: the number is shown without a link.")
 
     # -- OpenID Connect (production login) -----------------------------------------------
     oidc_issuer: str | None = Field(
@@ -75,6 +86,21 @@ class InboxSettings(BaseSettings):
     oidc_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of each call to the provider."
     )
+
+    @field_validator("case_url_template")
+    @classmethod
+    def _case_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if "{case_number}" not in value:
+            raise ValueError("CASEWORK_INBOX_CASE_URL_TEMPLATE must contain {case_number}, "
+                             f"e.g. https://sag.example.dk/sager/{{case_number}} (is {value!r})")
+        try:
+            _check_url("CASEWORK_INBOX_CASE_URL_TEMPLATE",
+                       value.replace("{case_number}", "x"))
+        except InboxConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     def check_login(self) -> None:
         """Raise ``InboxConfigError`` when the login settings cannot work as given."""

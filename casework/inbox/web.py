@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from casework.db.session import transaction
 from casework.inbox import i18n, sessions
 from casework.inbox.identity import User
+from casework.inbox.present import Present
 from casework.inbox.queue import LOCAL_TIME
 from casework.inbox.security import (
     COOKIE,
@@ -149,7 +150,7 @@ class Web:
 
         response = self.templates.TemplateResponse(
             request, template, status_code=status_code,
-            context={"t": t, "lang": lang, "user": self.user(request),
+            context={"t": t, "lang": lang, "user": self.user(request), "fmt": Present(lang),
                      "csrf": session.csrf if session else "",
                      "nonce": getattr(request.state, "csp_nonce", ""), **context},
         )

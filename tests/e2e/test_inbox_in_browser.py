@@ -88,6 +88,9 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     task = awaiting_task()
     assert task is not None and task.id == parked.signoff_task_id
     assert task.step == "suggest_journal" and task.department == "byggeri"
+    # The robot's evidence travels with the task: the case number and the letter itself.
+    assert task.payload["evidence"]["case_number"] == "SAG-2026-0999"
+    assert task.payload["evidence"]["documents"][0]["text"] == LETTER["body"]
 
     # The caseworker logs in (development login) and finds the task in her queue.
     page.goto("/login")
@@ -99,6 +102,7 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     # She searches KLE for the right subject, picks it, gives a reason and signs off.
     page.get_by_label("Søg i KLE").fill("byggetilladelse")
     page.get_by_role("button", name="Søg", exact=True).click()
+    page.get_by_label("02.34.02 Byggetilladelse", exact=True).wait_for()  # hits come in place
     assert page.get_by_label("02.34.02 Byggetilladelse", exact=True).count() == 1
     chosen_code = "02.34.30"  # the robot's first alternative: a private outbuilding
     assert task.payload["suggestion"]["kle"] != chosen_code
@@ -106,7 +110,7 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     time.sleep(1.0)  # she reads the case for a moment: measured review time
     page.locator("#amend-reason").fill("Sagen drejer sig om nedrivning.")
     page.get_by_role("button", name="Ret og godkend").click()
-    assert "Afgørelsen er gemt" in page.locator("#message").inner_text()
+    assert "Behandlingen er gemt" in page.locator("#message").inner_text()
 
     # The deliverer makes the item ready; the next run finishes it with the amended value.
     wait_for(lambda: deliver_pending().delivered, timeout=60, what="delivery to the item")

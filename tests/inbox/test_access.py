@@ -101,4 +101,7 @@ def test_history_lists_only_own_decisions(as_user, task_factory, engine):
     history = anna.get("/history").text
     with reading(engine) as s:
         refs = dict(s.execute(select(SignoffTask.id, SignoffTask.case_ref)).all())
-    assert refs[mine] in history and refs[theirs] not in history
+    # Listed by what a person recognises (no pseudonyms on the page), linked by task.
+    assert "Min sag" in history and "Bos sag" not in history
+    assert f"/tasks/{mine}" in history and f"/tasks/{theirs}" not in history
+    assert refs[mine] not in history

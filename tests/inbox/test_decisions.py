@@ -47,7 +47,7 @@ def test_approve_writes_task_ledger_audit_and_one_outbox_row(as_user, task_facto
                                  "decided_by": "anna.byg",
                                  "human_seconds": entry.human_seconds}
     page = as_user("anna.byg").get(f"/tasks/{task_id}?done=approved")
-    assert "Afgørelsen er gemt" in page.text
+    assert "Behandlingen er gemt" in page.text
 
 
 @pytest.mark.parametrize("decision", ["amended", "rejected"])
@@ -223,24 +223,54 @@ def test_release_by_team_lead(as_user, task_factory, engine):
         assert s.get(SignoffTask, task_id).claimed_by is None
 
 
-def test_review_time_caps_idle_gaps(task_factory, engine):
+def test_review_time_counts_active_spans_only(task_factory, engine):
+    """An open page that nobody touches counts nothing: only the spans the page reports."""
     task_id = task_factory(baseline=10.0)
     anna = _user(engine, "anna.byg")
     t0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     with transaction(engine) as s:
         view_id = review_time.open_view(s, task_id, anna.id, t0).id
-    # Heartbeats at +30 s and +60 s, then the page sat idle for 10 minutes (capped to 120 s).
-    for offset in (30, 60, 660):
+    # +10 s: active the whole time; +20 s: active 3 s of it; +660 s: the page sat idle.
+    for offset, spans in ((10, [(10.0, 0.0)]), (20, [(6.0, 3.0)]), (660, [])):
         with transaction(engine) as s:
             assert review_time.heartbeat(s, view_id, task_id, anna.id,
-                                         t0 + timedelta(seconds=offset), 120.0)
+                                         t0 + timedelta(seconds=offset), 120.0, spans)
+    # A page cannot claim more than the clock: 500 s "active" within 10 s counts 10 s (+ slack).
+    with transaction(engine) as s:
+        assert review_time.heartbeat(s, view_id, task_id, anna.id,
+                                     t0 + timedelta(seconds=670), 120.0, [(500.0, 0.0)])
     result = decisions.decide(engine, anna, task_id, decision="approved", version=1,
-                              now=t0 + timedelta(seconds=670), idle_cap_seconds=120.0)
-    assert result.human_seconds == pytest.approx(30 + 30 + 120 + 10)
+                              now=t0 + timedelta(seconds=675), idle_cap_seconds=120.0)
+    assert result.human_seconds == pytest.approx(10 + 3 + 11, abs=0.01)
     with reading(engine) as s:
         entry = s.get(LedgerEntry, task_id)
-        assert entry.human_seconds == pytest.approx(190)
-        assert entry.saved_minutes == pytest.approx(10 - 190 / 60, abs=1e-3)
+        assert entry.human_seconds == pytest.approx(24, abs=0.01)
+        assert entry.saved_minutes == pytest.approx(10 - 24 / 60, abs=1e-3)
+
+
+def test_the_same_person_in_two_tabs_counts_once(task_factory, engine):
+    task_id = task_factory()
+    anna = _user(engine, "anna.byg")
+    bo = _user(engine, "bo.byg")
+    t0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    with transaction(engine) as s:
+        tab1 = review_time.open_view(s, task_id, anna.id, t0).id
+        tab2 = review_time.open_view(s, task_id, anna.id, t0 + timedelta(seconds=1)).id
+        other = review_time.open_view(s, task_id, bo.id, t0).id
+    at = t0 + timedelta(seconds=30)
+    with transaction(engine) as s:
+        # Tab 1 active 0–20 s, tab 2 active 10–25 s (overlapping), Bo 5 s of his own.
+        review_time.heartbeat(s, tab1, task_id, anna.id, at, 120.0, [(30.0, 10.0)])
+        review_time.heartbeat(s, tab2, task_id, anna.id, at, 120.0, [(20.0, 5.0)])
+        review_time.heartbeat(s, other, task_id, bo.id, at, 120.0, [(5.0, 0.0)])
+    result = decisions.decide(engine, anna, task_id, decision="approved", version=1,
+                              now=at + timedelta(seconds=1), idle_cap_seconds=120.0)
+    assert result.human_seconds == pytest.approx(25 + 5, abs=0.01)  # anna once, plus Bo
+
+
+def test_spans_are_parsed_strictly():
+    assert review_time.parse_spans("8.5,3;2,0") == [(8.5, 3.0), (2.0, 0.0)]
+    assert review_time.parse_spans("x;3,8;-1,0;1e9,0;nan,0;,") == []
 
 
 def test_review_time_without_script_is_capped(task_factory, engine):

@@ -78,4 +78,4 @@ def test_team_lead_sees_each_steps_earned_autonomy(as_user, engine):
     assert page.status_code == 200
     row = page.text.split('data-step="journal_placement.suggest_journal"')[1].split("</tr>")[0]
     assert 'data-earned="yes"' in row
-    assert "96.5 %" in row and "193 / 200" in row and "95.0 % / 200" in row
+    assert "96,5\u00a0%" in row and "193 / 200" in row and "95,0\u00a0% / 200" in row

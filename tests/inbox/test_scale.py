@@ -43,4 +43,4 @@ def test_queue_with_100k_open_tasks(engine, as_user):
         page = lise.get(url)
         assert page.status_code == 200
         assert page.text.count('href="/tasks/') == 10  # one page, not all rows
-    assert "byggeri (16667)" in lise.get("/queue").text
+    assert "Byggeri (16667)" in lise.get("/queue").text

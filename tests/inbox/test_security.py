@@ -103,11 +103,11 @@ def test_done_message_only_for_a_decision_really_made(as_user, task_factory):
     anna, bo = as_user("anna.byg"), as_user("bo.byg")
     for done in ("approved", "rejected", "amended", "answer"):
         page = anna.get(f"/tasks/{task_id}", params={"done": done})
-        assert "Afgørelsen er gemt" not in page.text  # defect 8: still awaiting
+        assert "Behandlingen er gemt" not in page.text  # defect 8: still awaiting
     assert decide(bo, task_id, "approved").status_code == 303
-    assert "Afgørelsen er gemt" not in anna.get(f"/tasks/{task_id}?done=approved").text
-    assert "Afgørelsen er gemt" not in bo.get(f"/tasks/{task_id}?done=rejected").text
-    assert "Afgørelsen er gemt" in bo.get(f"/tasks/{task_id}?done=approved").text
+    assert "Behandlingen er gemt" not in anna.get(f"/tasks/{task_id}?done=approved").text
+    assert "Behandlingen er gemt" not in bo.get(f"/tasks/{task_id}?done=rejected").text
+    assert "Behandlingen er gemt" in bo.get(f"/tasks/{task_id}?done=approved").text
 
 
 def test_error_pages_carry_the_security_headers(as_user):
