@@ -123,6 +123,12 @@ TASK_TEXTS: dict[str, tuple[str, str, str]] = {
                                                     "note on a complete application"),
     "step_handle_by_hand": ("behandl i hånden", "behandle manuelt", "handle by hand"),
     # -- why it waits for a person ----------------------------------------------------------
+    "reason_robot_failed": ("Robotten kunne ikke gøre sagen færdig ({attempts} forsøg). Behandl "
+                            "den selv, eller godkend for at lade robotten prøve igen.",
+                            "Roboten klarte ikke å gjøre saken ferdig ({attempts} forsøk). "
+                            "Behandle den selv, eller godkjenn for å la roboten prøve igjen.",
+                            "The robot could not finish this case ({attempts} attempts). Handle "
+                            "it yourself, or approve to let the robot try again."),
     "reason_mode_signoff": ("En medarbejder skal altid se dette trin.",
                             "En medarbeider skal alltid se dette trinnet.",
                             "A person always checks this step."),

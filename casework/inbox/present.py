@@ -115,6 +115,9 @@ class Present:
             return self.t("reason_not_earned")
         if reason.startswith("random audit sample"):
             return self.t("reason_audit_sample")
+        if reason.startswith("robot could not finish"):
+            found = payload.get("suggestion") if isinstance(payload.get("suggestion"), dict) else {}
+            return self.t("reason_robot_failed", attempts=found.get("attempts") or "?")
         if reason.startswith("decision step") or reason.startswith("step declared"):
             return self.t("reason_decision")
         match = _CONDITION.match(reason)
