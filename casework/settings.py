@@ -5,11 +5,11 @@ One object so every part (runtime, ledger, CLI, later the inbox) agrees on where
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,11 +70,14 @@ class Settings(BaseSettings):
         default=30.0, ge=0,
         description="Wait before a failed work item is tried again; doubles per attempt.",
     )
-    item_task_runs: bool = Field(
-        default=True,
-        description="Show each work item as a Prefect task run (named by flow and case "
-        "pseudonym). Off: only the flow run is orchestrated, which is faster for big batches.",
+    item_task_runs: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Show each work item as a Prefect task run whose state says how it ended. "
+        "'auto': for runs of up to item_task_runs_max items (continuations, scheduled runs); "
+        "bigger batches run without them (each task run costs the Prefect server more than "
+        "the step itself), their items in the run's log and artifact. 'on'/'off': always/never.",
     )
+    item_task_runs_max: int = Field(default=100, ge=0)
     inbox_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Where caseworkers open the sign-off inbox (its public address): links in "
@@ -87,7 +90,16 @@ class Settings(BaseSettings):
         "the audit log and the pseudonymised ledger are never erased.",
     )
 
-    @property
+    @field_validator("item_task_runs", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return "on" if value.lower() in ("true", "1", "yes") else "off"
+        return value
+
+    @cached_property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

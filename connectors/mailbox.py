@@ -22,6 +22,7 @@ import hashlib
 import logging
 import mimetypes
 import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -77,15 +78,26 @@ class DropFolderMailbox:
         self.rejected_dir = self.root / "rejected"
         self.processed_dir = self.root / "processed"
         self._sources: dict[str, list[Path]] = {}
+        self._done: set[str] | None = None  # acknowledged ids, read once per fetch
+        self._lock = threading.Lock()  # work items acknowledge from several threads
 
     # -- the two phases ----------------------------------------------------------------------
 
     def fetch_pending(self, limit: int | None = None) -> list[IncomingLetter]:
-        """Letters not yet acknowledged, oldest first; one per Message-ID."""
+        """Letters not yet acknowledged, oldest first; one per Message-ID. With ``limit``, the
+        files are read oldest (by file time) first and reading stops at ``limit`` letters, so a
+        large backlog is not parsed whole on every run."""
         done = self.processed_ids()
+        with self._lock:
+            self._done = set(done)
         letters: dict[str, IncomingLetter] = {}
         self._sources = {}
-        for path in self._candidate_files():
+        candidates = list(self._candidate_files())
+        if limit is not None:
+            candidates.sort(key=lambda path: (_mtime(path), path.name))
+        for path in candidates:
+            if limit is not None and len(letters) >= limit:
+                break
             try:
                 letter = parse_letter(path.read_bytes(), fallback_time=_mtime(path))
             except MalformedLetter as problem:
@@ -103,9 +115,14 @@ class DropFolderMailbox:
 
     def acknowledge(self, message_id: str) -> None:
         """Mark a letter done, durably, after the flow stored it. Safe to call twice."""
-        if message_id not in self.processed_ids():
-            self._append_ledger(message_id)
-        for path in self._sources.pop(message_id, []):
+        with self._lock:
+            if self._done is None:
+                self._done = self.processed_ids()
+            if message_id not in self._done:
+                self._append_ledger(message_id)
+                self._done.add(message_id)
+            paths = self._sources.pop(message_id, [])
+        for path in paths:
             self._tidy(path)
 
     def processed_ids(self) -> set[str]:

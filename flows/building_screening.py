@@ -318,6 +318,7 @@ def building_screening(item_ids: list[str] | None = None, case_type: str = "buil
         add_cases(connection, case_ids)
     token = _run.set((connection, days, department))
     try:
-        return robot.process(screen_case, item_ids=item_ids)
+        with connection.shared():
+            return robot.process(screen_case, item_ids=item_ids)
     finally:
         _run.reset(token)

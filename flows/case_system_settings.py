@@ -7,9 +7,13 @@ never from a flow parameter, because Prefect stores flow parameters in plain tex
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from connectors.case_system import CaseSystemClient
 from flows.settings import connector_settings
 
 
@@ -25,9 +29,42 @@ class CaseSystemConnection(BaseModel):
     url: str = Field(min_length=1)
     token: SecretStr
 
-    def client(self) -> CaseSystemClient:
+    def client(self) -> Any:
+        """A client for one block (``with connection.client() as client``): the run's shared
+        client when the flow opened one (``shared()``), else a new one closed after the block."""
+        open_now = _shared.get()
+        if open_now is not None and self.url in open_now:
+            return _Borrowed(open_now[self.url])
         # Timeout and retries from the same settings as every other connector, read fresh.
         return connector_settings().case_system(self.url, token=self.token)
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """One client (one connection pool) for every step of the run, in every item's thread,
+        instead of a new one per step."""
+        client = connector_settings().case_system(self.url, token=self.token)
+        token = _shared.set({**(_shared.get() or {}), self.url: client})
+        try:
+            yield
+        finally:
+            _shared.reset(token)
+            client.close()
+
+
+_shared: ContextVar[dict[str, Any] | None] = ContextVar("case_system_shared", default=None)
+
+
+class _Borrowed:
+    """The run's shared client in a ``with`` block that must not close it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __enter__(self) -> Any:
+        return self._client
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def case_system_connection(url: str | None = None) -> CaseSystemConnection | None:

@@ -3,9 +3,11 @@ and settle each item — done, parked at a sign-off, stopped, failed (retried la
 a person. Items never wait for each other: one parked or failing item leaves the rest going.
 
 Each item's handler runs in its own copy of the context with the item as current item, so its
-steps are recorded per item (``casework.items.memo``). With ``CASEWORK_ITEM_TASK_RUNS`` (the
-default) each item is one Prefect task run, named by flow and item, whose state says how the
+steps are recorded per item (``casework.items.memo``). In runs of up to
+``CASEWORK_ITEM_TASK_RUNS_MAX`` items (``CASEWORK_ITEM_TASK_RUNS=auto``, the default; ``on``,
+``off``) each item is one Prefect task run, named by flow and item, whose state says how the
 item ended ("Awaiting sign-off", "Done", "Failed attempt"); its steps are plain governed calls.
+Bigger batches skip the per-item task runs: each costs the Prefect server more than a step.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def process_items(robot: CaseworkFlow, handler: Callable[..., Any], *, flow_run_
     holder = queue.worker_name(flow_run_id)
     token = str(uuid.uuid4())
     payload_type = _payload_type(handler)
+    task_runs = _task_runs(robot.name, item_ids, limit, flow_run_id)
     rows: list[ItemRow] = []
     in_flight: dict[str, threading.Event] = {}  # item id -> set when its lease is lost
     lock = threading.Lock()
@@ -101,7 +104,7 @@ def process_items(robot: CaseworkFlow, handler: Callable[..., Any], *, flow_run_
     def one(claimed: queue.Claimed) -> ItemRow:
         try:
             return _run_one(robot, handler, payload_type, claimed, holder, flow_run_id,
-                            in_flight[claimed.id])
+                            in_flight[claimed.id], task_runs)
         except Exception as exc:  # noqa: BLE001 - one item's database trouble ends no run
             log.warning("work item %s of %s could not be settled (%s); its lease runs out and "
                         "a later run takes it", claimed.id, robot.name, type(exc).__name__)
@@ -135,17 +138,32 @@ def process_items(robot: CaseworkFlow, handler: Callable[..., Any], *, flow_run_
 
 def _run_one(robot: CaseworkFlow, handler: Callable[..., Any], payload_type: type | None,
              claimed: queue.Claimed, holder: str, flow_run_id: str,
-             lost: threading.Event) -> ItemRow:
+             lost: threading.Event, task_runs: bool) -> ItemRow:
     def settle() -> ItemRow:
         row = _settle(robot, handler, payload_type, claimed, holder, flow_run_id, lost)
         _log_item(robot.name, row)
         return row
 
-    if get_settings().item_task_runs and flow_run_id != "no-flow-run":
+    if task_runs:
         from casework.items.prefect_task import as_task_run
 
         return as_task_run(robot.name, claimed, settle)
     return settle()
+
+
+def _task_runs(flow: str, item_ids: Sequence[str] | None, limit: int | None,
+               flow_run_id: str) -> bool:
+    """Whether this run shows each item as a Prefect task run (``CASEWORK_ITEM_TASK_RUNS``)."""
+    mode = get_settings().item_task_runs
+    if flow_run_id == "no-flow-run" or mode == "off":
+        return False
+    if mode == "on":
+        return True
+    most = get_settings().item_task_runs_max
+    if item_ids is not None and len(item_ids) <= most:
+        return True
+    count = queue.claimable_count(flow, item_ids=item_ids)
+    return min(count, limit if limit is not None else count) <= most
 
 
 def _log_item(flow: str, row: ItemRow) -> None:

@@ -175,6 +175,23 @@ def claim(flow: str, holder: str, *, limit: int, lease_seconds: float,
         return claimed
 
 
+def claimable_count(flow: str, *, item_ids: Sequence[str] | None = None,
+                    now: datetime | None = None) -> int:
+    """How many items of ``flow`` a run would take now (decided parked ones included)."""
+    now = now or _now()
+    w = WorkItem
+    decided = select(SignoffTask.id).where(SignoffTask.decision.is_not(None))
+    query = select(func.count()).select_from(w).where(w.flow == flow, or_(
+        and_(w.state.in_([s.value for s in CLAIMABLE]),
+             or_(w.not_before.is_(None), w.not_before <= now)),
+        and_(w.state == ItemState.IN_PROGRESS.value, w.lease_expires_at < now),
+        and_(w.state == ItemState.AWAITING_SIGNOFF.value, w.parked_task_id.in_(decided))))
+    if item_ids is not None:
+        query = query.where(w.id.in_(list(item_ids)))
+    with reading() as session:
+        return int(session.scalar(query) or 0)
+
+
 def renew(holder: str, item_ids: Sequence[str], lease_seconds: float) -> set[str]:
     """Extend the leases this worker still holds; returns the ids it still holds (an item
     missing from the answer was taken over by another worker: stop working on it)."""
