@@ -121,7 +121,8 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
 def spread_confidence(probs: np.ndarray, calibrator: Calibrator) -> np.ndarray:
     """Calibrated confidence for probabilities sorted best first ([n × k]): the first column
     through ``calibrator`` (measured P(top right)); the others share the remaining probability
-    in proportion to their raw probabilities (not separately calibrated)."""
+    in proportion to their raw probabilities (not separately calibrated), never above the
+    first."""
     out = np.zeros(probs.shape, dtype=np.float64)
     if probs.size == 0:
         return out
@@ -130,5 +131,7 @@ def spread_confidence(probs: np.ndarray, calibrator: Calibrator) -> np.ndarray:
     rest = 1.0 - probs[:, 0]
     scale = np.divide(1.0 - top, rest, out=np.zeros_like(rest, dtype=np.float64),
                       where=rest > 1e-9)
-    out[:, 1:] = np.clip(probs[:, 1:] * scale[:, np.newaxis], 0.0, 1.0)
+    # Capped at the first one's: an alternative never looks surer than the top suggestion.
+    out[:, 1:] = np.minimum(np.clip(probs[:, 1:] * scale[:, np.newaxis], 0.0, 1.0),
+                            top[:, np.newaxis])
     return out
