@@ -30,8 +30,14 @@ log = logging.getLogger(__name__)
 
 FEATURES: tuple[str, ...] = (
     "char", "word", "dense", "kw", "kw_max", "group_char", "group_dense", "main_char",
-    "main_dense", "general", "example",
+    "main_dense", "general", "example", "duplicate",
 )
+# "duplicate" (the text is practically the same as a confirmed example of the code: character
+# TF-IDF cosine ≥ DUPLICATE_SIMILARITY) is not learnt: held-out training queries are never
+# duplicates. The caseworker has decided this very text, so it adds a fixed bonus that puts
+# the code first.
+DUPLICATE_SIMILARITY = 0.9
+DUPLICATE_BONUS = 12.0
 RANKER_DIR = resources.DATA_DIR / "ranker"
 # Used only when no trained ranker ships for an engine: the old fixed mix.
 _DEFAULT_WEIGHTS = {"char": 0.4, "word": 0.3, "dense": 0.9, "kw": 0.3, "example": 1.0}
@@ -61,7 +67,7 @@ class RankerModel(BaseModel):
 
     def probabilities(self, feats: np.ndarray) -> np.ndarray:
         """Softmax over the candidates of ``feats @ weights`` ([n × k × F] → [n × k])."""
-        logits = feats @ self._w()
+        logits = feats @ self._w() + DUPLICATE_BONUS * feats[..., FEATURES.index("duplicate")]
         logits = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -146,34 +152,40 @@ def fit_weights(feats: np.ndarray, gold: np.ndarray, prior: np.ndarray | None = 
 
 def fit_ranker(feats: np.ndarray, gold: np.ndarray, *, taxonomy: str, engine: str,
                trained_on: str, folds: int = 5, prior: np.ndarray | None = None,
-               l2: float = 1.0, seed: int = 0, base: RankerModel | None = None
+               l2: float = 1.0, seed: int = 0, base: RankerModel | None = None,
+               calibrate_on: np.ndarray | None = None, fit_on: np.ndarray | None = None
                ) -> RankerModel:
     """Weights on all rows; calibration on cross-fitted out-of-fold top probabilities.
 
-    With ``base`` (a municipality's refit on few examples), the calibration is refitted only
-    when there are enough out-of-fold points; otherwise the base calibration is kept.
+    ``fit_on`` (a mask) limits the weight fit to some rows; ``calibrate_on`` limits the
+    calibration to the rows that look like the texts it will see. With ``base``, an
+    unfittable calibration (too few points) keeps the base one.
     """
     n = len(gold)
     rng = np.random.default_rng(seed)
     fold_of = rng.permutation(n) % max(2, folds)
     raw = np.zeros(n)
     correct = np.zeros(n, dtype=bool)
+    fit_mask = np.ones(n, dtype=bool) if fit_on is None else np.asarray(fit_on, dtype=bool)
     for f in range(max(2, folds)):
         test = fold_of == f
-        w = fit_weights(feats[~test], gold[~test], prior, l2)
+        w = fit_weights(feats[~test & fit_mask], gold[~test & fit_mask], prior, l2)
         probs = _softmax(feats[test] @ w)
         top = probs.argmax(axis=1)
         raw[test] = probs.max(axis=1)
         correct[test] = top == gold[test]
-    weights = fit_weights(feats, gold, prior, l2)
+    weights = fit_weights(feats[fit_mask], gold[fit_mask], prior, l2)
+    if calibrate_on is not None:
+        raw, correct = raw[calibrate_on], correct[calibrate_on]
     calibration = Calibrator.fit(raw, correct, fitted_on=f"{trained_on} ({folds}-fold "
-                                 f"out-of-fold, n={n})")
+                                 f"out-of-fold, n={len(raw)})")
     if base is not None and calibration.kind == "identity":
         calibration = base.calibration
     cal_conf = calibration(raw)
     from casework.suggest.calibration import expected_calibration_error
 
-    metrics = {"n": float(n), "oof_top1": round(float(correct.mean()), 4) if n else 0.0,
+    metrics = {"n": float(n), "calibration_n": float(len(raw)),
+               "oof_top1": round(float(correct.mean()), 4) if len(raw) else 0.0,
                "oof_ece_raw": expected_calibration_error(raw, correct),
                "in_candidates": round(float((gold >= 0).mean()), 4) if n else 0.0,
                "in_sample_ece_calibrated": expected_calibration_error(cal_conf, correct)}

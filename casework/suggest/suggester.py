@@ -47,7 +47,7 @@ from casework.suggest.encoders import (
     resolve_engine,
 )
 from casework.suggest.label_vectors import LabelVectorStore
-from casework.suggest.ranker import FEATURES, RankerModel, load_ranker
+from casework.suggest.ranker import DUPLICATE_SIMILARITY, FEATURES, RankerModel, load_ranker
 from casework.suggest.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -248,6 +248,7 @@ class TaxonomySuggester:
         full = np.zeros((len(FEATURES), n, m), dtype=np.float32)
         ex_mixed = np.zeros((n, len(self._ex_label)), dtype=np.float32)
         n_ex_channels = 0
+        ex_char = None
         for channel in self.channels:
             queries = channel.encoder.encode(list(texts), "query")
             sims = _similarity(queries, channel.labels)
@@ -261,6 +262,8 @@ class TaxonomySuggester:
                         _similarity(queries, cents))[:, owner]
             if channel.examples is not None and len(self._ex_label):
                 ex_sims = _similarity(queries, channel.examples)
+                if channel.name == "char":
+                    ex_char = ex_sims
                 ex_mixed += (ex_sims - sims.mean(axis=1, keepdims=True)) / (
                     sims.std(axis=1, keepdims=True) + 1e-6)
                 n_ex_channels += 1
@@ -276,6 +279,9 @@ class TaxonomySuggester:
             label_ids = self._ex_label[starts]
             best = np.maximum.reduceat(ex_mixed, starts, axis=1)
             full[_FEATURE_INDEX["example"], :, label_ids] = np.maximum(best, 0.0).T
+            if ex_char is not None:
+                dup = np.maximum.reduceat(ex_char, starts, axis=1) >= DUPLICATE_SIMILARITY
+                full[_FEATURE_INDEX["duplicate"], :, label_ids] = dup.T.astype(np.float32)
             winner_full[:, label_ids] = _argmax_reduceat(ex_mixed, starts)
         gen = sum(full[_FEATURE_INDEX[name]] for name in ("char", "word", "dense", "kw",
                                                            "example"))

@@ -10,7 +10,12 @@ the taxonomy (and, per municipality, from caseworkers' confirmed choices; see ``
   ``q_test`` (the query), ``q_example`` (stored as a confirmed example for half of the
   subjects, so the example features learn a weight) and ``q_extra``.
 * **Pseudo-letters.** The held-out keywords are put into short letter templates, so the
-  ranker also sees longer texts with filler words, like real letters.
+  ranker also sees longer texts with filler words, like real letters: ``letter`` (only
+  held-out words) and ``letter_mixed`` (one held-out keyword and one the label still has: real
+  letters usually contain some of the label's own words, and keyword-only queries made the
+  calibration far too cautious on letters). The weights are fitted on the keywords and
+  ``letter``; the calibration on both kinds of letters (``letter_mixed`` taught the weights to
+  overrate exact keyword matches).
 * **FSIII** (73 conditions): the query is a condition's definition, removed from its label;
   conditions are split TRAIN/TEST by the same hash.
 
@@ -93,6 +98,10 @@ def keyword_holdout(taxonomy: Taxonomy, split: str, n_subjects: int | None = Non
         extra = picked[2].text if len(picked) > 2 else picked[0].text
         template = rng.choice(_TEMPLATES)
         item["letter"] = template.format(a=picked[0].text.lower(), b=extra.lower())
+        kept = [k.text for k in lab.keywords if k.text.lower() not in held[lab.code]
+                and not is_code_like(k.text)] or [lab.title]
+        item["letter_mixed"] = rng.choice(_TEMPLATES).format(
+            a=picked[0].text.lower(), b=rng.choice(kept).lower())
         items.append(item)
     labels = [lab.model_copy(update={"keywords": tuple(
         k for k in lab.keywords if k.text.lower() not in held[lab.code])})
@@ -173,15 +182,22 @@ def _train_kle(engine: str, cache: Path, dense: Any) -> RankerModel:
                                   ranker=RankerModel.default("kle", engine))
     half_a = [it for it in items if it["half"] == "A"]
     suggester.add_examples([it["q_example"] for it in half_a], [it["code"] for it in half_a])
-    texts = [it["q_test"] for it in items] + [it["letter"] for it in items]
-    codes = [it["code"] for it in items] * 2
+    texts = ([it["q_test"] for it in items] + [it["letter"] for it in items]
+             + [it["letter_mixed"] for it in items])
+    codes = [it["code"] for it in items] * 3
+    row = np.arange(len(texts))
+    letters, not_mixed = row >= len(items), row < 2 * len(items)
     started = time.monotonic()
     feats, gold = collect(suggester, texts, codes)
     log.info("kle/%s: features for %d queries in %.0f s", engine, len(texts),
              time.monotonic() - started)
-    return fit_ranker(feats, gold, taxonomy="kle", engine=engine, trained_on=(
+    return fit_ranker(feats, gold, taxonomy="kle", engine=engine, calibrate_on=letters,
+                      fit_on=not_mixed,
+                      trained_on=(
         f"KLE keyword hold-out, TRAIN subjects only ({len(items)} subjects: held-out keyword "
-        f"+ pseudo-letter each; q_example of half of them as confirmed examples)"))
+        f"+ pseudo-letter each; q_example of half of them as confirmed examples); "
+        f"calibrated on those pseudo-letters and on pseudo-letters that also contain one of "
+        f"the label's own keywords"))
 
 
 def _train_fsiii(engine: str, cache: Path, dense: Any, kle: RankerModel) -> RankerModel:

@@ -97,3 +97,14 @@ def test_confirmed_examples_lift_their_code(suggest_cache: Path) -> None:
     assert target in _codes(after)
     lifted = next(s for s in after if s.code == target)
     assert "hundeskov" in lifted.evidence
+
+
+def test_same_text_as_a_confirmed_example_gets_its_code_first(suggest_cache: Path) -> None:
+    suggester = TaxonomySuggester(load_kle(), "tfidf", cache_dir=suggest_cache)
+    letter = "Ansøgning om nedrivning af udhus. Vi vil gerne rive det gamle udhus ned."
+    target = "02.34.02"  # not what the ranking alone puts first for this letter
+    assert suggester.suggest([letter], top=1)[0][0].code != target
+    suggester.add_examples([letter], [target])
+    same, other = suggester.suggest([letter, "Spørgsmål om boligstøtte til lejlighed"], top=1)
+    assert same[0].code == target and same[0].confidence > 0.9
+    assert other[0].code != target
