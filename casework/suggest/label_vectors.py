@@ -121,8 +121,8 @@ class LabelVectorStore:
         matrix = encoder.fit_encode(docs)
         if self.cache_dir:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            for old in self.cache_dir.glob(f"{stem}-*"):
-                old.unlink(missing_ok=True)
+            _evict(self.cache_dir, stem)
+
             def write_matrix(tmp: Path) -> None:
                 with tmp.open("wb") as fh:
                     sparse.save_npz(fh, matrix)
@@ -149,8 +149,7 @@ class LabelVectorStore:
         matrix = encoder.encode(texts, "passage")
         if matrix_file is not None and self.cache_dir is not None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            for old in self.cache_dir.glob(f"{stem}-*"):
-                old.unlink(missing_ok=True)
+            _evict(self.cache_dir, stem)
 
             def write_matrix(tmp: Path) -> None:
                 with tmp.open("wb") as fh:
@@ -177,6 +176,14 @@ class LabelVectorStore:
                          vectors=np.vstack([entries[k] for k in keys]).astype(np.float16))
 
         _atomic_write(cache, write)
+
+
+def _evict(directory: Path, stem: str) -> None:
+    """Remove finished cache files of ``stem`` (not another process's ``.tmp<pid>`` file,
+    whose rename would then fail)."""
+    for old in directory.glob(f"{stem}-*"):
+        if old.suffix in (".json", ".npz"):
+            old.unlink(missing_ok=True)
 
 
 def build_shipped(taxonomy: Taxonomy, encoder: Encoder, docs: list[str],
