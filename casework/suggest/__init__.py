@@ -7,11 +7,18 @@ Modules (one job each):
 * ``encoders``      ``Encoder`` protocol: ``TfidfEncoder``, ``E5Encoder``, ``HttpEncoder``
 * ``documents``     label → text recipes and evidence words
 * ``label_vectors`` shipped / cached label embeddings
-* ``suggester``     ``TaxonomySuggester.suggest(texts, top) -> list[list[Suggestion]]``
-* ``examples``      confirmed choices (``ExampleStore``) and ``retrain``
-* ``router``        team-routing classifier (``Router.train/save/load/predict/evaluate``)
+* ``suggester``     ``TaxonomySuggester.suggest(texts, top) -> list[list[Suggestion]]``;
+                    ``Suggestion.confidence`` = calibrated P(this code is right)
+* ``ranker``        second-stage linear re-ranker over the top 50 + its calibration
+* ``calibration``   ``Calibrator`` (isotonic / Platt), ECE, reliability table
+* ``evaluation``    accuracy@1/@3/@10 + calibration report (``suggest evaluate``, bench)
+* ``training``      keyword hold-out / TRAIN-TEST split; rebuilds the shipped rankers
+* ``examples``      caseworkers' decisions per municipality (``ExampleStore``) and ``retrain``
+* ``router``        team-routing classifier (``Router.train/save/load/predict/evaluate``),
+                    calibrated on cross-fitted folds of its training data
 * ``jsonl``, ``cli`` streaming JSON lines and ``register(app)`` for the Typer CLI
 
-Nothing is downloaded at run time: taxonomies and label embeddings ship in ``casework/data``.
+Nothing is downloaded at run time: taxonomies, label embeddings and the trained rankers (with
+their calibration) ship in ``casework/data``.
 Import the submodules directly; this package stays import-light for the CLI.
 """

@@ -20,6 +20,7 @@ import typer
 
 from casework.suggest.errors import DataError, EncoderError, InputError, TaxonomyError
 from casework.suggest.jsonl import (
+    GoldItem,
     LabelledItem,
     TextItem,
     iter_items,
@@ -73,6 +74,10 @@ EmbedUrlOpt = Annotated[
 ExamplesDirOpt = Annotated[
     Path | None, typer.Option(help="Confirmed-examples folder (default <data_dir>/examples).")
 ]
+MunicipalityOpt = Annotated[
+    str | None, typer.Option(help="Municipality whose examples and retrained model to use "
+                                  "(a folder name; default: the installation's own).")
+]
 ModelDirOpt = Annotated[
     Path | None,
     typer.Option(help="Retrained model folder (default <data_dir>/models/suggest/<taxonomy>)."),
@@ -90,6 +95,30 @@ def _show_notices() -> None:
 
 
 @contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """An ``advance(n)`` callable driving a progress bar on stderr, only when stderr is a
+    terminal (CI logs and pipes stay clean)."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
 def _errors() -> Iterator[None]:
     try:
         yield
@@ -100,7 +129,7 @@ def _errors() -> Iterator[None]:
 
 def _stream(input_path: str, output: Path | None, model: type[TextItem],
             handle: Callable[[list[TextItem]], list[dict[str, object]]],
-            skip_invalid: bool = False) -> int:
+            skip_invalid: bool = False, advance: Callable[[int], None] | None = None) -> int:
     """Read items in batches, write one result line per item; returns the count written."""
     written = 0
 
@@ -117,6 +146,8 @@ def _stream(input_path: str, output: Path | None, model: type[TextItem],
                     write_line(out, line)
                 out.flush()
                 written += len(batch)
+                if advance:
+                    advance(len(batch))
                 batch = []
 
         try:
@@ -135,7 +166,8 @@ def _stream(input_path: str, output: Path | None, model: type[TextItem],
 
 
 def _suggestion_json(s: Suggestion, with_evidence: bool) -> dict[str, object]:
-    out: dict[str, object] = {"code": s.code, "title": s.title, "score": s.score}
+    out: dict[str, object] = {"code": s.code, "title": s.title, "confidence": s.confidence,
+                              "score": s.score}
     if with_evidence:
         out["evidence"] = s.evidence
     return out
@@ -146,8 +178,8 @@ def _suggestion_json(s: Suggestion, with_evidence: bool) -> dict[str, object]:
 
 def _suggest(name: str, input_path: str, output: Path | None, top: int, engine: Engine,
              taxonomy: Path | None, evidence: bool, examples: bool, model_dir: Path | None,
-             embed_url: str | None, skip_invalid: bool, branches: list[str] | None = None
-             ) -> None:
+             embed_url: str | None, skip_invalid: bool, branches: list[str] | None = None,
+             municipality: str | None = None) -> None:
     from casework.suggest.encoders import dense_encoder
     from casework.suggest.suggester import TaxonomySuggester
 
@@ -156,7 +188,7 @@ def _suggest(name: str, input_path: str, output: Path | None, top: int, engine: 
         dense = dense_encoder("http", http_url=embed_url) if engine is Engine.http else None
         suggester = TaxonomySuggester.load(
             name, engine.value, taxonomy_path=taxonomy, branches=branches, model_dir=model_dir,
-            use_examples=examples, dense=dense,
+            use_examples=examples, dense=dense, municipality=municipality,
         )
 
         def handle(batch: list[TextItem]) -> list[dict[str, object]]:
@@ -164,7 +196,8 @@ def _suggest(name: str, input_path: str, output: Path | None, top: int, engine: 
             return [{"id": it.id, "suggestions": [_suggestion_json(s, evidence) for s in r]}
                     for it, r in zip(batch, ranked, strict=True)]
 
-        _stream(input_path, output, TextItem, handle, skip_invalid)
+        with progress(f"suggest {name}") as advance:
+            _stream(input_path, output, TextItem, handle, skip_invalid, advance)
 
 
 def _register_suggest(app: typer.Typer) -> None:
@@ -180,10 +213,11 @@ def _register_suggest(app: typer.Typer) -> None:
         model_dir: ModelDirOpt = None,
         embed_url: EmbedUrlOpt = None,
         skip_invalid: Annotated[bool, typer.Option(help="Report bad lines and go on.")] = False,
+        municipality: MunicipalityOpt = None,
     ) -> None:
         """Suggest KLE subjects (NN.NN.NN) for each text."""
         _suggest("kle", input_path, output, top, engine, taxonomy, evidence, examples,
-                 model_dir, embed_url, skip_invalid)
+                 model_dir, embed_url, skip_invalid, municipality=municipality)
 
     @app.command("fsiii")
     def suggest_fsiii(
@@ -199,10 +233,11 @@ def _register_suggest(app: typer.Typer) -> None:
         model_dir: ModelDirOpt = None,
         embed_url: EmbedUrlOpt = None,
         skip_invalid: Annotated[bool, typer.Option(help="Report bad lines and go on.")] = False,
+        municipality: MunicipalityOpt = None,
     ) -> None:
         """Suggest FSIII conditions (helbreds- and funktionsevnetilstande) for each text."""
         _suggest("fsiii", input_path, output, top, engine, taxonomy, evidence, examples,
-                 model_dir, embed_url, skip_invalid, branch or None)
+                 model_dir, embed_url, skip_invalid, branch or None, municipality)
 
     @app.command("confirm")
     def confirm(
@@ -215,6 +250,7 @@ def _register_suggest(app: typer.Typer) -> None:
         ] = None,
         examples_dir: ExamplesDirOpt = None,
         taxonomy: TaxonomyFileOpt = None,
+        municipality: MunicipalityOpt = None,
     ) -> None:
         """Store confirmed choices as examples (used after 'suggest retrain')."""
         from casework.suggest.examples import Example, ExampleStore
@@ -232,7 +268,7 @@ def _register_suggest(app: typer.Typer) -> None:
                 with open_input(input_path) as (stream, name):
                     items = [Example(id=it.id, text=it.text, code=it.code)  # type: ignore[attr-defined]
                              for _, it in iter_items(stream, name, LabelledItem)]
-            store = ExampleStore(examples_dir)
+            store = ExampleStore(examples_dir, municipality)
             count = store.add(tax, items)
             typer.echo(f"stored {count} example(s) in {store.path(tax.name)}", err=True)
 
@@ -244,18 +280,71 @@ def _register_suggest(app: typer.Typer) -> None:
         model_dir: ModelDirOpt = None,
         taxonomy: TaxonomyFileOpt = None,
         embed_url: EmbedUrlOpt = None,
+        municipality: MunicipalityOpt = None,
     ) -> None:
-        """Rebuild the examples model from all confirmed examples of one taxonomy."""
+        """Rebuild the examples model and refit ranking weights and calibration from all
+        confirmed examples of one taxonomy."""
         from casework.suggest.examples import ExampleStore, retrain
 
         _show_notices()
         with _errors():
-            meta = retrain(
-                taxonomy_name.value, store=ExampleStore(examples_dir), model_dir=model_dir,
-                engine=engine.value, taxonomy_path=taxonomy, http_url=embed_url,
-                branches=ALL_BRANCHES,
-            )
+            store = ExampleStore(examples_dir, municipality)
+            total = len(store.latest(taxonomy_name.value))
+            with progress(f"retrain {taxonomy_name.value}", total) as advance:
+                meta = retrain(
+                    taxonomy_name.value, store=store, model_dir=model_dir,
+                    engine=engine.value, taxonomy_path=taxonomy, http_url=embed_url,
+                    branches=ALL_BRANCHES, progress=advance,
+                )
             typer.echo(meta.model_dump_json())
+
+    @app.command("evaluate")
+    def evaluate_cmd(
+        input_path: Annotated[str, typer.Option(
+            "--input", "-i", help="JSON lines {id, text, code}; code may be a list of accepted "
+                                  "codes, 'NN.NN.*' accepts a group.")],
+        taxonomy_name: Annotated[TaxonomyName, typer.Option(
+            "--scheme", help="Which taxonomy the gold codes are from.")] = TaxonomyName.kle,
+        engine: EngineOpt = Engine.hybrid,
+        taxonomy: TaxonomyFileOpt = None,
+        examples: Annotated[bool, typer.Option(help="Use the retrained examples model.")] = True,
+        model_dir: ModelDirOpt = None,
+        embed_url: EmbedUrlOpt = None,
+        municipality: MunicipalityOpt = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        plot: Annotated[Path | None, typer.Option(
+            help="Write a reliability diagram PNG here (needs matplotlib).")] = None,
+    ) -> None:
+        """Accuracy@1/@3/@10, calibration error (ECE) and a reliability table on gold data."""
+        from casework.suggest.encoders import dense_encoder
+        from casework.suggest.evaluation import plot_reliability, score
+        from casework.suggest.suggester import TaxonomySuggester
+        from casework.suggest.training import ranked_codes
+
+        _show_notices()
+        with _errors():
+            with open_input(input_path) as (stream, name):
+                gold = [it for _, it in iter_items(stream, name, GoldItem)]
+            if not gold:
+                raise InputError(f"{input_path}: no gold lines")
+            dense = dense_encoder("http", http_url=embed_url) if engine is Engine.http else None
+            suggester = TaxonomySuggester.load(
+                taxonomy_name.value, engine.value, taxonomy_path=taxonomy, model_dir=model_dir,
+                use_examples=examples, dense=dense, municipality=municipality,
+                branches=ALL_BRANCHES if taxonomy_name is TaxonomyName.fsiii else None)
+            with progress("evaluate", len(gold)) as advance:
+                ranked, conf = ranked_codes(suggester, [g.text for g in gold], top=10,
+                                            progress=advance)
+            report = score(ranked, conf.tolist(), [g.codes() for g in gold])
+            if as_json:
+                typer.echo(report.model_dump_json())
+            else:
+                typer.echo(report.to_text(f"{taxonomy_name.value} ({suggester.engine}): "))
+            if plot is not None:
+                if plot_reliability(report, plot):
+                    typer.echo(f"wrote {plot}", err=True)
+                else:
+                    typer.echo("matplotlib is not installed: no plot written", err=True)
 
 
 # --------------------------------------------------------------------------- router

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from casework.suggest.encoders import STOPWORDS as ENCODER_STOPWORDS
 from casework.suggest.taxonomy import Keyword, Label
 
@@ -116,3 +118,23 @@ def shared_words(text: str, other: str, limit: int = 4) -> list[str]:
             if len(out) >= limit:
                 break
     return out
+
+
+def keyword_docs(labels: list[Label]) -> tuple[list[str], np.ndarray]:
+    """Each label's title, keywords and description as separate short documents, and the
+    label index owning each (sorted by label; every label has at least its title).
+
+    Scored one by one, the best single keyword is not diluted by the other thirty keywords of
+    a subject: "carport" matches the keyword "carport" fully instead of 1/30 of a document.
+    """
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, label in enumerate(labels):
+        seen: set[str] = set()
+        for text in (label.title, *(k.text for k in label.keywords), label.description):
+            key = text.strip().lower()
+            if key and key not in seen:
+                seen.add(key)
+                texts.append(text.strip())
+                owner.append(i)
+    return texts, np.asarray(owner, dtype=np.int64)

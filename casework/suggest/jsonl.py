@@ -43,6 +43,24 @@ class LabelledItem(TextItem):
     code: str = Field(min_length=1)
 
 
+class GoldItem(TextItem):
+    """One evaluation line: ``{"id", "text", "code"}``; ``code`` may be a list of accepted
+    codes, and ``NN.NN.*`` accepts every code starting with ``NN.NN.``."""
+
+    code: str | list[str]
+
+    @field_validator("code")
+    @classmethod
+    def _some_code(cls, value: str | list[str]) -> str | list[str]:
+        codes = [value] if isinstance(value, str) else value
+        if not codes or any(not isinstance(c, str) or not c.strip() for c in codes):
+            raise ValueError("must be a code or a non-empty list of codes")
+        return value
+
+    def codes(self) -> list[str]:
+        return [self.code] if isinstance(self.code, str) else list(self.code)
+
+
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = str(err["loc"][0]) if err["loc"] else "line"

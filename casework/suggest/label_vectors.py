@@ -121,10 +121,8 @@ class LabelVectorStore:
         matrix = encoder.fit_encode(docs)
         if self.cache_dir:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            for old in self.cache_dir.glob(f"{stem}-*"):
-                # Older recipes only: another process may be writing this one right now.
-                if ".tmp" not in old.name and old not in (matrix_file, state_file):
-                    old.unlink(missing_ok=True)
+            _evict(self.cache_dir, stem)
+
             def write_matrix(tmp: Path) -> None:
                 with tmp.open("wb") as fh:
                     sparse.save_npz(fh, matrix)
@@ -133,6 +131,32 @@ class LabelVectorStore:
             _atomic_write(state_file, lambda tmp: tmp.write_text(
                 json.dumps(encoder.state(), ensure_ascii=False), encoding="utf-8"))
         return encoder, matrix
+
+    def keyword_matrix(self, taxonomy: Taxonomy, encoder: TfidfEncoder, texts: list[str],
+                       fitted_on: list[str]) -> sparse.csr_matrix:
+        """Rows of ``texts`` (one per keyword) under a fitted TF-IDF ``encoder``; cached,
+        because encoding 32,000 KLE keywords takes a second or two. ``fitted_on`` are the
+        documents the encoder was fitted on (part of the cache key)."""
+        key = resources.sha1_text("\x00".join(
+            [_TFIDF_RECIPE, *encoder.analyzers, *fitted_on, "\x01", *texts]))
+        stem = f"{taxonomy.name}.keywords"
+        matrix_file = self.cache_dir / f"{stem}-{key}.npz" if self.cache_dir else None
+        if matrix_file is not None and matrix_file.is_file():
+            try:
+                return sparse.load_npz(matrix_file).tocsr()
+            except (OSError, ValueError) as exc:
+                log.warning("ignoring unreadable keyword cache %s: %s", matrix_file, exc)
+        matrix = encoder.encode(texts, "passage")
+        if matrix_file is not None and self.cache_dir is not None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            _evict(self.cache_dir, stem)
+
+            def write_matrix(tmp: Path) -> None:
+                with tmp.open("wb") as fh:
+                    sparse.save_npz(fh, matrix)
+
+            _atomic_write(matrix_file, write_matrix)
+        return matrix
 
     def _save_cache(self, taxonomy: str, slug: str, new: dict[str, np.ndarray]) -> None:
         cache = self._cache_file(taxonomy, slug)
@@ -152,6 +176,14 @@ class LabelVectorStore:
                          vectors=np.vstack([entries[k] for k in keys]).astype(np.float16))
 
         _atomic_write(cache, write)
+
+
+def _evict(directory: Path, stem: str) -> None:
+    """Remove finished cache files of ``stem`` (not another process's ``.tmp<pid>`` file,
+    whose rename would then fail)."""
+    for old in directory.glob(f"{stem}-*"):
+        if old.suffix in (".json", ".npz"):
+            old.unlink(missing_ok=True)
 
 
 def build_shipped(taxonomy: Taxonomy, encoder: Encoder, docs: list[str],

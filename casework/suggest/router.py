@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from casework.suggest.calibration import Calibrator, spread_confidence
 from casework.suggest.encoders import (
     Encoder,
     HttpEncoder,
@@ -30,6 +31,8 @@ from casework.suggest.encoders import (
     resolve_engine,
 )
 from casework.suggest.errors import DataError, EncoderError
+from casework.suggest.evaluation import Report
+from casework.suggest.evaluation import score as score_ranked
 from casework.suggest.suggester import Suggestion, softmax
 
 MODEL_FILE, META_FILE, TFIDF_FILE = "model.npz", "meta.json", "tfidf.json"
@@ -50,6 +53,11 @@ class RouterMeta(BaseModel):
     C: float
     created: datetime
     versions: dict[str, str | None]
+    calibration: Calibrator = Field(default_factory=Calibrator,
+                                    description="Top probability -> P(right); identity in "
+                                                "models trained before calibration existed.")
+    cv_accuracy: float | None = Field(None, description="Out-of-fold accuracy on the training "
+                                                        "data (what the calibration saw).")
 
 
 class ClassReport(BaseModel):
@@ -68,6 +76,7 @@ class Evaluation(BaseModel):
     confusion: list[list[int]] = Field(description="Rows: true label, columns: predicted.")
     unseen_labels: list[str] = Field(default_factory=list,
                                      description="Labels in the data the model never saw.")
+    calibration: Report | None = Field(None, description="accuracy@k, ECE, reliability.")
 
     def to_text(self) -> str:
         """A readable report (what ``router evaluate`` prints without ``--json``)."""
@@ -83,6 +92,8 @@ class Evaluation(BaseModel):
             lines.append(f"{lab:<{width}}  " + " ".join(f"{v:4d}" for v in row))
         if self.unseen_labels:
             lines.append(f"\nnot in the model: {', '.join(self.unseen_labels)}")
+        if self.calibration is not None:
+            lines += ["", self.calibration.to_text("calibration: ")]
         return "\n".join(lines)
 
 
@@ -218,6 +229,8 @@ class Router:
             encoder = dense
             features = dense.encode(list(texts), role="query")
         c_value = C if C is not None else DEFAULT_C[engine]
+        calibration, cv_accuracy = _cross_fitted_calibration(features, list(labels), c_value,
+                                                             where)
         clf = LogisticRegression(C=c_value, max_iter=3000)
         clf.fit(features, list(labels))
         classes = [str(c) for c in clf.classes_]
@@ -229,7 +242,8 @@ class Router:
             engine=engine, encoder=encoder.name, labels=classes, training_size=len(texts),
             label_counts=dict(sorted(counts.items())), text_col=text_col, label_col=label_col,
             source=source, http_url=http_url if engine == "http" else None, C=c_value,
-            created=datetime.now(UTC), versions=_versions(),
+            created=datetime.now(UTC), versions=_versions(), calibration=calibration,
+            cv_accuracy=cv_accuracy,
         )
         return cls(meta, encoder, np.asarray(coef), np.asarray(intercept))
 
@@ -283,18 +297,53 @@ class Router:
         logits = np.asarray(features @ self.coef.T) + self.intercept
         return softmax(logits, 1.0)
 
-    def predict(self, texts: Sequence[str], top: int = 3) -> list[list[Suggestion]]:
-        """Most likely labels per text; ``code`` and ``title`` are the label."""
+    def _ranked(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(label indexes best first, their probabilities, calibrated confidence)."""
         probs = self.predict_proba(texts)
+        order = np.argsort(-probs, axis=1, kind="stable")
+        sorted_probs = np.take_along_axis(probs, order, axis=1)
+        return order, sorted_probs, spread_confidence(sorted_probs, self.meta.calibration)
+
+    def predict(self, texts: Sequence[str], top: int = 3) -> list[list[Suggestion]]:
+        """Most likely labels per text; ``code`` and ``title`` are the label, ``confidence``
+        the calibrated probability that it is right (``score``: the raw class probability)."""
+        order, probs, conf = self._ranked(texts)
         top = max(1, min(top, len(self.meta.labels)))
-        out = []
-        for row in probs:
-            order = np.argsort(-row, kind="stable")[:top]
-            out.append([Suggestion(code=self.meta.labels[j], title=self.meta.labels[j],
-                                   score=round(float(row[j]), 4)) for j in order])
-        return out
+        return [[Suggestion(code=self.meta.labels[j], title=self.meta.labels[j],
+                            score=round(float(p), 4), confidence=round(float(c), 4))
+                 for j, p, c in zip(o[:top], pr[:top], cf[:top], strict=True)]
+                for o, pr, cf in zip(order, probs, conf, strict=True)]
 
     def evaluate(self, texts: Sequence[str], labels: Sequence[str]) -> Evaluation:
-        probs = self.predict_proba(texts)
-        predicted = [self.meta.labels[j] for j in probs.argmax(axis=1)]
-        return evaluate_predictions(labels, predicted, self.meta.labels)
+        order, _, conf = self._ranked(texts)
+        predicted = [self.meta.labels[o[0]] for o in order]
+        result = evaluate_predictions(labels, predicted, self.meta.labels)
+        ranked = [[self.meta.labels[j] for j in o] for o in order]
+        result.calibration = score_ranked(ranked, conf[:, 0].tolist(), [[lab] for lab in labels],
+                                          ks=(1, 3))
+        return result
+
+
+def _cross_fitted_calibration(features: object, labels: list[str], c_value: float,
+                              where: str) -> tuple[Calibrator, float | None]:
+    """Calibrator fitted on 5-fold out-of-fold top probabilities, and the OOF accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = Counter(labels)
+    folds = min(5, min(counts.values()))
+    if folds < 2:
+        return Calibrator(fitted_on="too few texts per label to calibrate"), None
+    y = np.asarray(labels)
+    raw = np.zeros(len(labels))
+    right = np.zeros(len(labels), dtype=bool)
+    for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(
+            np.zeros(len(y)), y):
+        clf = LogisticRegression(C=c_value, max_iter=3000)
+        clf.fit(features[train_idx], y[train_idx])  # type: ignore[index]
+        probs = clf.predict_proba(features[test_idx])  # type: ignore[index]
+        raw[test_idx] = probs.max(axis=1)
+        right[test_idx] = clf.classes_[probs.argmax(axis=1)] == y[test_idx]
+    calibrator = Calibrator.fit(raw, right, fitted_on=f"{where}: {folds}-fold out-of-fold "
+                                f"predictions (n={len(y)})")
+    return calibrator, round(float(right.mean()), 4)

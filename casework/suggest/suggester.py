@@ -1,16 +1,35 @@
-"""Rank taxonomy codes (KLE subjects, FSIII conditions) for free text.
+"""Rank taxonomy codes (KLE subjects, FSIII conditions) for free text, with a calibrated
+confidence.
 
-Each engine is a weighted set of channels (character TF-IDF, word TF-IDF, a sentence
-embedding). Per text, each channel's cosine similarities to all labels are z-scored across the
-labels, so channels with very different score ranges can be mixed; the mix is turned into a
-confidence-like score with a softmax. Confirmed examples (see ``examples``) act as extra
-documents for their code (nearest example per code): a text unusually close to a confirmed
-example, compared with the other examples, lifts that code up to the example's score.
+Two stages:
+
+1. **Channels** score every label: character and word TF-IDF against the label document
+   (title, group title, weighted keywords), a sentence embedding (e5) against the label's
+   embedded document, the best single keyword (character TF-IDF per keyword, so one exact
+   keyword is not diluted by thirty others), the label's group and main group (centroids of
+   their subjects: KLE main group → group → subject) and the nearest confirmed example. Each
+   channel is z-scored across labels so channels with different ranges can be mixed. The 50
+   best labels by an equal-weight mix are the candidates.
+2. **Ranker** (``casework.suggest.ranker``): a linear model over those features, trained on
+   keyword hold-out queries and confirmed examples (never on test data), gives a softmax over
+   the candidates; its top probability is mapped by a ``Calibrator`` to the probability that
+   the top suggestion is right.
+
+API: ``TaxonomySuggester.suggest(texts, top) -> list[list[Suggestion]]``, best first.
+
+* ``Suggestion.confidence`` is the **calibrated probability that this code is the right
+  one**. For the first suggestion it is the measured P(top suggestion right) from the
+  calibration (a policy threshold of 0.8 means about 80 % right on data like the calibration
+  data); the alternatives share the remaining probability in proportion to the ranker's
+  probabilities (not separately calibrated). Use ``ranked[0].confidence`` for policy decisions.
+* ``Suggestion.score`` is the ranker's uncalibrated softmax probability among the candidates:
+  use it only for ordering and display of relative strength.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,46 +38,45 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
-from casework.suggest.documents import embed_doc, evidence, shared_words, tfidf_doc
+from casework.suggest.documents import embed_doc, evidence, keyword_docs, shared_words, tfidf_doc
 from casework.suggest.encoders import (
     Encoder,
+    TfidfEncoder,
     Vectors,
     dense_encoder,
     resolve_engine,
 )
 from casework.suggest.label_vectors import LabelVectorStore
+from casework.suggest.ranker import DUPLICATE_SIMILARITY, FEATURES, RankerModel, load_ranker
 from casework.suggest.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
-# Channel weights per engine. Hybrid weights and the softmax temperature were chosen on the
-# keyword hold-out set built by bench/suggest_accuracy.py (not on any external test data).
-ENGINE_WEIGHTS: dict[str, dict[str, float]] = {
-    "tfidf": {"word": 0.5, "char": 0.5},
-    "e5": {"dense": 1.0},
-    "hybrid": {"char": 0.3, "dense": 0.7},
-    "http": {"char": 0.3, "dense": 0.7},
+# Which encoder channels each engine runs. TF-IDF channels are cheap, so every engine has them.
+ENGINE_CHANNELS: dict[str, tuple[str, ...]] = {
+    "tfidf": ("word", "char"),
+    "e5": ("char", "dense"),
+    "hybrid": ("word", "char", "dense"),
+    "http": ("word", "char", "dense"),
 }
-# Softmax temperature per engine (by log-loss on the same seed-1 set); a z-score mix of several
-# channels is spikier than one channel, hence the lower values.
-ENGINE_TEMPERATURE: dict[str, float] = {"tfidf": 0.75, "e5": 2.0, "hybrid": 1.25, "http": 1.25}
-
-
-# With this many confirmed examples, a text's similarity to one example is z-scored against its
-# similarities to all examples. Texts resemble each other more than they resemble label
-# documents; scoring them on the labels' scale let examples crowd out other codes (bench:
-# top-1 on codes without examples fell 0.30 -> 0.27 hybrid, 0.27 -> 0.13 e5).
-MIN_EXAMPLES_FOR_STATS = 20
+CANDIDATES = 50
+# A text's similarity to a confirmed example is put on the scale of its similarities to the
+# label documents. Texts resemble each other more than they resemble label documents, so this
+# feature runs high; its learnt weight (refitted with background letters of other codes, see
+# ``examples.refit_ranker``) keeps examples from crowding out other codes.
+_FEATURE_INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 
 class Suggestion(BaseModel):
-    """One ranked code. ``score`` is a softmax over all codes: comparable within one text."""
+    """One ranked code; see the module docstring for ``confidence`` versus ``score``."""
 
     model_config = ConfigDict(frozen=True)
 
     code: str
     title: str
-    score: float = Field(ge=0.0, le=1.0)
+    score: float = Field(ge=0.0, le=1.0, description="Ranker probability (uncalibrated).")
+    confidence: float = Field(ge=0.0, le=1.0,
+                              description="Calibrated probability that this code is right.")
     evidence: list[str] = Field(default_factory=list)
 
 
@@ -66,7 +84,6 @@ class Suggestion(BaseModel):
 class _Channel:
     name: str
     encoder: Encoder
-    weight: float
     labels: Vectors
     examples: Vectors | None = None
 
@@ -78,11 +95,44 @@ def _similarity(queries: Vectors, docs: Vectors) -> np.ndarray:
     return np.asarray(product, dtype=np.float32)
 
 
-def softmax(values: np.ndarray, temperature: float) -> np.ndarray:
+def _zscore(values: np.ndarray) -> np.ndarray:
+    mean = values.mean(axis=1, keepdims=True)
+    std = values.std(axis=1, keepdims=True) + 1e-6
+    return (values - mean) / std
+
+
+def softmax(values: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = values * temperature
     scaled = scaled - scaled.max(axis=1, keepdims=True)
     exp = np.exp(scaled)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def main_group(code: str, group: str) -> str:
+    """KLE ``02.34.02`` → ``02``; FSIII ``I9.8`` (group ``I9``) → ``I``."""
+    if re.match(r"^\d\d\.\d\d\.\d\d$", code):
+        return code[:2]
+    match = re.match(r"^[A-Za-z]+", group or code)
+    return match.group(0) if match else group
+
+
+def _centroids(rows: Vectors, owner: np.ndarray, count: int) -> Vectors:
+    """L2-normalised mean row per owner (group centroids from subject vectors)."""
+    pick = sparse.csr_matrix((np.ones(len(owner), dtype=np.float32),
+                              (owner, np.arange(len(owner)))), shape=(count, len(owner)))
+    summed = pick @ rows
+    if sparse.issparse(summed):
+        summed = sparse.csr_matrix(summed)
+        norms = np.sqrt(np.asarray(summed.multiply(summed).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.diags((1.0 / norms).astype(np.float32)) @ summed
+    norms = np.linalg.norm(summed, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.asarray(summed / norms, dtype=np.float32)
+
+
+def _max_by_owner(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    return np.maximum.reduceat(values, starts, axis=1)
 
 
 class TaxonomySuggester:
@@ -90,30 +140,50 @@ class TaxonomySuggester:
 
     def __init__(self, taxonomy: Taxonomy, engine: str = "hybrid", *,
                  dense: Encoder | None = None, cache_dir: Path | None = None,
-                 weights: dict[str, float] | None = None, temperature: float | None = None,
-                 example_weight: float = 1.0) -> None:
+                 ranker: RankerModel | None = None, model_dir: Path | None = None) -> None:
         if not taxonomy.labels:
             raise ValueError(f"taxonomy {taxonomy.name} has no labels")
         self.taxonomy = taxonomy
         self.engine = engine if dense is not None else resolve_engine(engine)
-        self.temperature = temperature or ENGINE_TEMPERATURE[self.engine]
-        self.example_weight = example_weight
         self.labels = list(taxonomy.labels)
         self._index = {label.code: i for i, label in enumerate(self.labels)}
-        weights = weights or ENGINE_WEIGHTS[self.engine]
         self.channels: list[_Channel] = []
         store = LabelVectorStore(cache_dir if cache_dir is not None else _default_cache())
+        wanted = ENGINE_CHANNELS[self.engine]
         tfidf_docs = [tfidf_doc(label) for label in self.labels]
+        char_encoder: TfidfEncoder | None = None
         for analyzer in ("word", "char"):
-            if weights.get(analyzer):
-                enc, matrix = store.tfidf(taxonomy, analyzer, tfidf_docs)
-                self.channels.append(_Channel(analyzer, enc, weights[analyzer], matrix))
-        if weights.get("dense"):
+            enc, matrix = store.tfidf(taxonomy, analyzer, tfidf_docs)
+            if analyzer == "char":
+                char_encoder = enc
+            if analyzer in wanted:
+                self.channels.append(_Channel(analyzer, enc, matrix))
+        if "dense" in wanted:
             dense = dense or dense_encoder(self.engine)
             if dense is None:
                 raise ValueError(f"engine {self.engine!r} has no dense encoder")
             vectors = store.vectors(taxonomy, dense, [embed_doc(lab) for lab in self.labels])
-            self.channels.append(_Channel("dense", dense, weights["dense"], vectors))
+            self.channels.append(_Channel("dense", dense, vectors))
+        # Keyword channel: every keyword (and the title) as its own short document.
+        assert isinstance(char_encoder, TfidfEncoder)
+        self._kw_encoder = char_encoder
+        kw_texts, kw_owner = keyword_docs(self.labels)
+        self._kw_matrix = store.keyword_matrix(taxonomy, char_encoder, kw_texts, tfidf_docs)
+        self._kw_starts = np.flatnonzero(np.r_[True, np.diff(kw_owner) != 0])
+        # Hierarchy: group and main group of each label, as indexes.
+        groups = [lab.group or lab.code for lab in self.labels]
+        mains = [main_group(lab.code, lab.group) for lab in self.labels]
+        self._group_of = _codes_to_index(groups)
+        self._main_of = _codes_to_index(mains)
+        self._general = np.array([lab.code.endswith(".00") for lab in self.labels],
+                                 dtype=np.float32)
+        self._centroids: dict[tuple[str, str], Vectors] = {}
+        for channel in self.channels:
+            if channel.name in ("char", "dense"):
+                for level, owner in (("group", self._group_of), ("main", self._main_of)):
+                    self._centroids[(level, channel.name)] = _centroids(
+                        channel.labels, owner, int(owner.max()) + 1)
+        self.ranker = ranker or load_ranker(taxonomy.name, self.engine, model_dir)
         self._ex_label = np.zeros(0, dtype=np.int64)
         self._ex_texts: list[str] = []
 
@@ -121,14 +191,19 @@ class TaxonomySuggester:
     def load(cls, name: str, engine: str = "hybrid", *, taxonomy_path: Path | None = None,
              branches: Sequence[str] | None = None, cache_dir: Path | None = None,
              model_dir: Path | None = None, use_examples: bool = True,
-             dense: Encoder | None = None) -> TaxonomySuggester:
-        """Shipped (or given) taxonomy plus, when retrained, its confirmed examples."""
+             dense: Encoder | None = None, municipality: str | None = None
+             ) -> TaxonomySuggester:
+        """Shipped (or given) taxonomy plus, when retrained, the municipality's confirmed
+        examples and its refitted ranker and calibration (from ``model_dir``, default
+        ``<data_dir>/models/suggest[/<municipality>]/<taxonomy>``)."""
         from casework.suggest.examples import ExampleModel
 
         taxonomy = load_taxonomy(name, taxonomy_path, branches)
-        suggester = cls(taxonomy, engine, cache_dir=cache_dir, dense=dense)
+        folder = Path(model_dir) if model_dir else ExampleModel.default_dir(name, municipality)
+        suggester = cls(taxonomy, engine, cache_dir=cache_dir, dense=dense,
+                        model_dir=folder if use_examples else None)
         if use_examples:
-            model = ExampleModel.load_if_present(name, model_dir)
+            model = ExampleModel.load_if_present(name, folder)
             if model is not None:
                 suggester.add_examples(model.texts, model.codes, dense_vectors=model.dense_for(
                     suggester.dense_encoder_name))
@@ -144,56 +219,91 @@ class TaxonomySuggester:
 
     def add_examples(self, texts: Sequence[str], codes: Sequence[str],
                      dense_vectors: np.ndarray | None = None) -> int:
-        """Use confirmed (text, code) pairs as extra evidence; unknown codes are skipped."""
+        """Use confirmed (text, code) pairs as extra evidence (replacing earlier ones);
+        unknown codes are skipped."""
         keep = [i for i, code in enumerate(codes) if code in self._index]
         if len(keep) < len(codes):
             log.warning("%d confirmed examples name codes not in %s; ignored",
                         len(codes) - len(keep), self.taxonomy.name)
-        if not keep:
-            return 0
-        # Examples are stored sorted by label so per-label maxima are one reduceat.
         order = sorted(keep, key=lambda i: self._index[codes[i]])
-        texts_sorted = [texts[i] for i in order]
-        self._ex_texts = texts_sorted
+        self._ex_texts = [texts[i] for i in order]
         self._ex_label = np.array([self._index[codes[i]] for i in order], dtype=np.int64)
         for channel in self.channels:
-            if channel.name == "dense" and dense_vectors is not None:
+            if not order:
+                channel.examples = None
+            elif channel.name == "dense" and dense_vectors is not None:
                 channel.examples = np.asarray(dense_vectors, dtype=np.float32)[order]
             else:
-                channel.examples = channel.encoder.encode(texts_sorted, "query")
+                channel.examples = channel.encoder.encode(self._ex_texts, "query")
         return len(order)
 
-    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(mixed z-scores [texts × labels], index of the winning example per cell or -1)."""
+    # ----------------------------------------------------------------------- features
+
+    def features(self, texts: Sequence[str], candidates: int = CANDIDATES
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(candidate label indexes [n × k], features [n × k × F], winning example index per
+        candidate or -1 [n × k]); candidates sorted by the equal-weight mix."""
         texts = [t if t.strip() else " " for t in texts]
         n, m = len(texts), len(self.labels)
-        mixed = np.zeros((n, m), dtype=np.float32)
-        has_ex = self.example_weight > 0 and len(self._ex_label) > 0
-        ex_mixed = np.zeros((n, len(self._ex_label)), dtype=np.float32) if has_ex else None
+        full = np.zeros((len(FEATURES), n, m), dtype=np.float32)
+        ex_mixed = np.zeros((n, len(self._ex_label)), dtype=np.float32)
+        n_ex_channels = 0
+        ex_char = None
         for channel in self.channels:
             queries = channel.encoder.encode(list(texts), "query")
             sims = _similarity(queries, channel.labels)
-            mean = sims.mean(axis=1, keepdims=True)
-            std = sims.std(axis=1, keepdims=True) + 1e-6
-            mixed += channel.weight * (sims - mean) / std
-            if ex_mixed is not None and channel.examples is not None:
+            z = _zscore(sims)
+            full[_FEATURE_INDEX[channel.name]] = z
+            for level in ("group", "main"):
+                cents = self._centroids.get((level, channel.name))
+                if cents is not None:
+                    owner = self._group_of if level == "group" else self._main_of
+                    full[_FEATURE_INDEX[f"{level}_{channel.name}"]] = _zscore(
+                        _similarity(queries, cents))[:, owner]
+            if channel.examples is not None and len(self._ex_label):
                 ex_sims = _similarity(queries, channel.examples)
-                if ex_sims.shape[1] >= MIN_EXAMPLES_FOR_STATS:
-                    ex_mean = ex_sims.mean(axis=1, keepdims=True)
-                    ex_std = ex_sims.std(axis=1, keepdims=True) + 1e-6
-                    ex_mixed += channel.weight * (ex_sims - ex_mean) / ex_std
-                else:
-                    ex_mixed += channel.weight * (ex_sims - mean) / std
-        winner = np.full((n, m), -1, dtype=np.int64)
-        if ex_mixed is not None:
+                if channel.name == "char":
+                    ex_char = ex_sims
+                ex_mixed += (ex_sims - sims.mean(axis=1, keepdims=True)) / (
+                    sims.std(axis=1, keepdims=True) + 1e-6)
+                n_ex_channels += 1
+        kw_queries = self._kw_encoder.encode(list(texts), "query")
+        kw_max = _max_by_owner(_similarity(kw_queries, self._kw_matrix), self._kw_starts)
+        full[_FEATURE_INDEX["kw"]] = _zscore(kw_max)
+        full[_FEATURE_INDEX["kw_max"]] = kw_max
+        full[_FEATURE_INDEX["general"]] = self._general[np.newaxis, :]
+        winner_full = np.full((n, m), -1, dtype=np.int64)
+        if n_ex_channels:
+            ex_mixed /= n_ex_channels
             starts = np.flatnonzero(np.r_[True, np.diff(self._ex_label) != 0])
             label_ids = self._ex_label[starts]
             best = np.maximum.reduceat(ex_mixed, starts, axis=1)
-            arg = _argmax_reduceat(ex_mixed, starts)
-            lift = np.maximum(best - mixed[:, label_ids], 0.0)
-            mixed[:, label_ids] += self.example_weight * lift
-            winner[:, label_ids] = np.where(lift > 0, arg, -1)
-        return mixed, winner
+            full[_FEATURE_INDEX["example"], :, label_ids] = np.maximum(best, 0.0).T
+            if ex_char is not None:
+                dup = np.maximum.reduceat(ex_char, starts, axis=1) >= DUPLICATE_SIMILARITY
+                full[_FEATURE_INDEX["duplicate"], :, label_ids] = dup.T.astype(np.float32)
+            winner_full[:, label_ids] = _argmax_reduceat(ex_mixed, starts)
+        gen = sum(full[_FEATURE_INDEX[name]] for name in ("char", "word", "dense", "kw",
+                                                           "example"))
+        k = min(candidates, m)
+        cand = np.argpartition(-gen, k - 1, axis=1)[:, :k]
+        rows = np.arange(n)[:, np.newaxis]
+        cand = cand[rows, np.argsort(-gen[rows, cand], axis=1, kind="stable")]
+        feats = np.transpose(full[:, rows, cand], (1, 2, 0))
+        return cand, feats, winner_full[rows, cand]
+
+    # ----------------------------------------------------------------------- suggest
+
+    def rank(self, texts: Sequence[str], candidates: int = CANDIDATES
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(label indexes best first [n × k], ranker probabilities [n × k], calibrated
+        confidence [n × k], winning example per cell)."""
+        cand, feats, winner = self.features(texts, candidates)
+        probs = self.ranker.probabilities(feats)
+        order = np.argsort(-probs, axis=1, kind="stable")
+        rows = np.arange(len(cand))[:, np.newaxis]
+        cand, probs, winner = cand[rows, order], probs[rows, order], winner[rows, order]
+        return cand, probs, self.ranker.confidence(probs), winner
 
     def suggest(self, texts: Sequence[str], top: int = 10, *, with_evidence: bool = True
                 ) -> list[list[Suggestion]]:
@@ -201,25 +311,29 @@ class TaxonomySuggester:
         if not texts:
             return []
         top = max(1, min(top, len(self.labels)))
-        mixed, winner = self.scores(texts)
-        probs = softmax(mixed, self.temperature)
-        best = np.argpartition(-mixed, top - 1, axis=1)[:, :top]
+        cand, probs, conf, winner = self.rank(texts, max(CANDIDATES, top))
         out: list[list[Suggestion]] = []
         for row, text in enumerate(texts):
-            order = best[row][np.argsort(-mixed[row, best[row]], kind="stable")]
             items = []
-            for j in order:
-                label = self.labels[j]
+            for col in range(top):
+                label = self.labels[cand[row, col]]
                 ev: list[str] = []
                 if with_evidence:
                     ev = evidence(text, label)
-                    ex = winner[row, j]
+                    ex = winner[row, col]
                     if ex >= 0:
                         ev += [w for w in shared_words(text, self._ex_texts[ex]) if w not in ev]
                 items.append(Suggestion(code=label.code, title=label.title,
-                                        score=round(float(probs[row, j]), 4), evidence=ev))
+                                        score=round(float(probs[row, col]), 4),
+                                        confidence=round(float(conf[row, col]), 4),
+                                        evidence=ev))
             out.append(items)
         return out
+
+
+def _codes_to_index(keys: list[str]) -> np.ndarray:
+    index: dict[str, int] = {}
+    return np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
 
 
 def _argmax_reduceat(values: np.ndarray, starts: np.ndarray) -> np.ndarray:

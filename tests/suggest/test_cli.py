@@ -60,7 +60,7 @@ def test_suggest_kle_file_to_file(app: typer.Typer, cli_env: Path, tmp_path: Pat
     for row in rows:
         assert len(row["suggestions"]) == 3
         for s in row["suggestions"]:
-            assert set(s) == {"code", "title", "score", "evidence"}
+            assert set(s) == {"code", "title", "score", "confidence", "evidence"}
             assert 0 <= s["score"] <= 1
     assert any(s["code"].startswith("02.") for s in rows[0]["suggestions"])
 
@@ -71,7 +71,8 @@ def test_suggest_stdin_to_stdout_without_evidence(app: typer.Typer, cli_env: Pat
                                       "--engine", "tfidf", "--no-evidence"], input=stdin)
     assert result.exit_code == 0, result.output
     rows = _lines(result.stdout)
-    assert len(rows) == 2 and set(rows[0]["suggestions"][0]) == {"code", "title", "score"}
+    assert len(rows) == 2 and set(rows[0]["suggestions"][0]) == {"code", "title", "score",
+                                                                "confidence"}
 
 
 @pytest.mark.usefixtures("require_e5")
@@ -136,6 +137,7 @@ def test_output_streams_in_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_confirm_retrain_then_suggest(app: typer.Typer, cli_env: Path, tmp_path: Path) -> None:
     runner = CliRunner()
+    before = _rank_of(app, tmp_path, "09.19.00")
     text = "Spørgsmål om hundeskov ved søen og hegn omkring"
     result = runner.invoke(app, ["suggest", "confirm", "kle", "--id", "c1", "--text", text,
                                  "--code", "09.19.00"])
@@ -155,10 +157,64 @@ def test_confirm_retrain_then_suggest(app: typer.Typer, cli_env: Path, tmp_path:
     assert json.loads(result.stdout)["examples"] == 2
     assert (cli_env / "models" / "suggest" / "kle" / "meta.json").is_file()
 
+    after = _rank_of(app, tmp_path, "09.19.00")
+    assert after < before, (before, after)
+
+
+def _rank_of(app: typer.Typer, tmp_path: Path, code: str) -> int:
     src = _jsonl(tmp_path / "q.jsonl", [{"id": 1, "text": "Om hundeskov ved Nørresø og hegn"}])
-    result = runner.invoke(app, ["suggest", "kle", "-i", str(src), "--engine", "tfidf",
-                                 "--top", "1"])
-    assert _lines(result.stdout)[0]["suggestions"][0]["code"] == "09.19.00"
+    result = CliRunner().invoke(app, ["suggest", "kle", "-i", str(src), "--engine", "tfidf",
+                                      "--top", "50", "--no-evidence"])
+    codes = [s["code"] for s in _lines(result.stdout)[0]["suggestions"]]
+    return codes.index(code) if code in codes else 99
+
+
+GOLD = [
+    {"id": 1, "text": "Jeg søger om byggetilladelse til en carport på min grund.",
+     "code": ["02.34.02", "02.34.24"]},
+    {"id": 2, "text": "Jeg vil gerne søge om boligstøtte til min nye lejlighed.",
+     "code": "32.06.*"},
+    {"id": 3, "text": "Min mor har brug for hjemmehjælp til rengøring og personlig pleje.",
+     "code": "27.36.04"},
+]
+
+
+def test_evaluate_prints_accuracy_ece_and_reliability(app: typer.Typer, cli_env: Path,
+                                                      tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", GOLD)
+    runner = CliRunner()
+    result = runner.invoke(app, ["suggest", "evaluate", "--input", str(gold), "--engine",
+                                 "tfidf"])
+    assert result.exit_code == 0, result.output
+    assert "3 texts" in result.stdout and "@10" in result.stdout and "ECE" in result.stdout
+    assert "confidence bin" in result.stdout
+    as_json = runner.invoke(app, ["suggest", "evaluate", "-i", str(gold), "--engine", "tfidf",
+                                  "--json"])
+    report = json.loads(as_json.stdout)
+    assert set(report["accuracy"]) == {"1", "3", "10"} and report["n"] == 3
+    assert report["accuracy"]["10"] >= report["accuracy"]["1"] > 0
+    assert sum(b["n"] for b in report["reliability"]) == 3
+    bad = _jsonl(tmp_path / "bad.jsonl", [{"id": 1, "text": "x", "code": []}])
+    result = runner.invoke(app, ["suggest", "evaluate", "-i", str(bad), "--engine", "tfidf"])
+    assert result.exit_code == 2 and "bad.jsonl line 1: code" in result.stderr
+
+
+def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    with suggest_cli.progress("x", 3) as advance:  # pytest's stderr is not a TTY
+        advance(3)
+        seen.append(1)
+    assert seen == [1]
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = Tty()
+    monkeypatch.setattr("sys.stderr", fake)
+    with suggest_cli.progress("training", 2) as advance:
+        advance(2)
+    assert "training" in fake.getvalue()
 
 
 def test_http_engine_against_loopback_service(app: typer.Typer, cli_env: Path, tmp_path: Path,
@@ -194,7 +250,9 @@ def test_router_train_predict_evaluate(app: typer.Typer, cli_env: Path, tmp_path
     [row] = _lines(result.stdout)
     assert row["id"] == "s" and len(row["suggestions"]) == 3
     top = row["suggestions"][0]
-    assert top["code"] == top["title"] == "sports" and set(top) == {"code", "title", "score"}
+    assert top["code"] == top["title"] == "sports"
+    assert set(top) == {"code", "title", "score", "confidence"}
+    assert 0 < top["confidence"] <= 1
 
     dev = str(sib200_file("dan", "dev"))
     result = runner.invoke(app, ["router", "evaluate", "--model", str(model), "--data", dev,
@@ -203,8 +261,9 @@ def test_router_train_predict_evaluate(app: typer.Typer, cli_env: Path, tmp_path
     report = json.loads(result.stdout)
     assert report["accuracy"] > 0.5 and report["n"] == 99
     assert {"macro_f1", "per_class", "confusion", "labels"} <= set(report)
+    assert report["calibration"]["n"] == 99 and 0 <= report["calibration"]["ece"] < 0.25
     text = runner.invoke(app, ["router", "evaluate", "--model", str(model), "--data", dev])
-    assert "macro-F1" in text.stdout and "confusion" in text.stdout
+    assert "macro-F1" in text.stdout and "confusion" in text.stdout and "ECE" in text.stdout
 
 
 def test_router_errors(app: typer.Typer, cli_env: Path, tmp_path: Path) -> None:

@@ -55,10 +55,16 @@ def test_retrain_builds_model_used_on_load(tmp_path: Path, suggest_cache: Path) 
     suggester = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
                                        model_dir=tmp_path / "model")
     assert suggester.example_count == 1
-    [ranked] = suggester.suggest(["Henvendelse om hundeskov ved Nørresø og indhegning"], top=1)
-    assert ranked[0].code == "09.19.00"
+    letter = "Henvendelse om hundeskov ved Nørresø og indhegning"
     plain = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
                                    model_dir=tmp_path / "model", use_examples=False)
     assert plain.example_count == 0
+
+    def rank(s: TaxonomySuggester) -> int:
+        codes = [x.code for x in s.suggest([letter], top=50, with_evidence=False)[0]]
+        return codes.index("09.19.00") if "09.19.00" in codes else 99
+
+    assert rank(suggester) < rank(plain)  # one example lifts its code; the same text: first
+    assert suggester.suggest([text], top=1)[0][0].code == "09.19.00"
     with pytest.raises(FileNotFoundError, match="not a retrained suggestion model"):
         ExampleModel.load(tmp_path / "nothing")

@@ -1,0 +1,249 @@
+"""Training and held-out data for the ranker, built from the taxonomies themselves.
+
+No public set of Danish letters labelled with KLE subjects exists, so the ranker learns from
+the taxonomy (and, per municipality, from caseworkers' confirmed choices; see ``examples``):
+
+* **Subject split.** Every KLE subject is TRAIN or TEST by a hash of its code (1 in 4 is
+  TEST). Training only ever uses TRAIN subjects; ``bench/suggest_accuracy.py`` only TEST.
+* **Keyword hold-out.** For a subject, up to three keywords that occur in no other subject
+  (≥ 5 characters, not a system code, not the title) are removed from its label documents:
+  ``q_test`` (the query), ``q_example`` (stored as a confirmed example for half of the
+  subjects, so the example features learn a weight) and ``q_extra``.
+* **Pseudo-letters.** The held-out keywords are put into short letter templates, so the
+  ranker also sees longer texts with filler words, like real letters: ``letter`` (only
+  held-out words) and ``letter_mixed`` (one held-out keyword and one the label still has: real
+  letters usually contain some of the label's own words, and keyword-only queries made the
+  calibration far too cautious on letters). The weights are fitted on the keywords and
+  ``letter``; the calibration on both kinds of letters (``letter_mixed`` taught the weights to
+  overrate exact keyword matches).
+* **FSIII** (73 conditions): the query is a condition's definition, removed from its label;
+  conditions are split TRAIN/TEST by the same hash.
+
+``python -m casework.suggest.training`` rebuilds ``casework/data/ranker/*.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from casework.suggest.documents import is_code_like
+from casework.suggest.ranker import RANKER_DIR, RankerModel, fit_ranker, ranker_file
+from casework.suggest.taxonomy import Keyword, Label, Taxonomy
+
+log = logging.getLogger(__name__)
+TEST_SHARE = 4  # one subject in four is TEST
+
+_TEMPLATES = (
+    "Hej. Jeg skriver til jer angående {a}. Kan I hjælpe mig videre? Venlig hilsen",
+    "Vedrørende {a}. Jeg har et spørgsmål om {b} og håber at høre fra jer snart.",
+    "Kære kommune, vi vil gerne have oplysninger om {a} og {b}. Med venlig hilsen familien",
+    "Jeg henvender mig om {a}. Hvad skal jeg gøre, og hvem kan jeg kontakte?",
+    "Til rette vedkommende: sagen drejer sig om {b}, herunder {a}. Tak for hjælpen.",
+    "Hei. Jeg lurer på hvordan det går med {a}. Mvh",
+)
+
+
+def is_test(code: str) -> bool:
+    """Stable TRAIN/TEST assignment of a label code (the same on every machine)."""
+    return int(hashlib.sha1(code.encode()).hexdigest(), 16) % TEST_SHARE == 0
+
+
+def _unique_candidates(taxonomy: Taxonomy) -> Callable[[Label], list[Keyword]]:
+    freq = Counter(kw.text.lower() for lab in taxonomy.labels for kw in
+                   {k.text.lower(): k for k in lab.keywords}.values())
+
+    def candidates(label: Label) -> list[Keyword]:
+        seen: set[str] = set()
+        out = []
+        for kw in label.keywords:
+            low = kw.text.lower()
+            if (low not in seen and freq[low] == 1 and len(low) >= 5 and not is_code_like(low)
+                    and low != label.title.lower()):
+                out.append(kw)
+            seen.add(low)
+        return out
+
+    return candidates
+
+
+def keyword_holdout(taxonomy: Taxonomy, split: str, n_subjects: int | None = None,
+                    seed: int = 0) -> tuple[Taxonomy, list[dict[str, str]]]:
+    """Held-out keyword queries for ``split`` ("train" or "test") subjects, and the taxonomy
+    with those keywords removed from their labels."""
+    candidates = _unique_candidates(taxonomy)
+    want_test = split == "test"
+    eligible = [lab for lab in taxonomy.labels if is_test(lab.code) == want_test
+                and len(lab.keywords) >= 4 and len(candidates(lab)) >= 2]
+    rng = random.Random(seed)
+    chosen = rng.sample(eligible, min(n_subjects or len(eligible), len(eligible)))
+    chosen.sort(key=lambda lab: lab.code)
+    held: dict[str, set[str]] = {}
+    items = []
+    for i, lab in enumerate(chosen):
+        cands = candidates(lab)
+        picked = rng.sample(cands, min(3, len(cands)))
+        held[lab.code] = {k.text.lower() for k in picked}
+        item = {"code": lab.code, "q_test": picked[0].text, "q_example": picked[1].text,
+                "half": "A" if i % 2 == 0 else "B"}
+        extra = picked[2].text if len(picked) > 2 else picked[0].text
+        template = rng.choice(_TEMPLATES)
+        item["letter"] = template.format(a=picked[0].text.lower(), b=extra.lower())
+        kept = [k.text for k in lab.keywords if k.text.lower() not in held[lab.code]
+                and not is_code_like(k.text)] or [lab.title]
+        item["letter_mixed"] = rng.choice(_TEMPLATES).format(
+            a=picked[0].text.lower(), b=rng.choice(kept).lower())
+        items.append(item)
+    labels = [lab.model_copy(update={"keywords": tuple(
+        k for k in lab.keywords if k.text.lower() not in held[lab.code])})
+        if lab.code in held else lab for lab in taxonomy.labels]
+    note = f"holdout-{split}-seed{seed}-n{n_subjects or 'all'}"
+    return taxonomy.with_labels(labels, note), items
+
+
+def definition_holdout(taxonomy: Taxonomy, split: str) -> tuple[Taxonomy, list[dict[str, str]]]:
+    """FSIII: definitions of ``split`` conditions as queries, removed from their labels."""
+    want_test = split == "test"
+    items = [{"code": lab.code, "q_test": lab.description} for lab in taxonomy.labels
+             if lab.description and is_test(lab.code) == want_test]
+    held = {it["code"] for it in items}
+    labels = [lab.model_copy(update={"description": ""}) if lab.code in held else lab
+              for lab in taxonomy.labels]
+    return taxonomy.with_labels(labels, f"no-definitions-{split}"), items
+
+
+def background_letters(taxonomy: Taxonomy, n: int = 200, seed: int = 0
+                       ) -> tuple[list[str], list[str]]:
+    """Pseudo-letters for TRAIN labels (any keyword or definition in a template): texts of
+    many other codes, mixed into a municipality's refit so that examples of one kind cannot
+    teach the ranker to put that kind first for every letter."""
+    rng = random.Random(seed)
+    labels = [lab for lab in taxonomy.labels if not is_test(lab.code)
+              and (lab.keywords or lab.description)]
+    chosen = rng.sample(labels, min(n, len(labels)))
+    texts, codes = [], []
+    for lab in chosen:
+        words = [k.text for k in lab.keywords if not is_code_like(k.text)] or [
+            lab.description or lab.title]
+        a, b = rng.choice(words), rng.choice(words)
+        texts.append(rng.choice(_TEMPLATES).format(a=a.lower(), b=b.lower()))
+        codes.append(lab.code)
+    return texts, codes
+
+
+def collect(suggester: Any, texts: Sequence[str], codes: Sequence[str], batch: int = 64,
+            progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate features [n × k × F] and the right label's position (−1 if not among)."""
+    feats, gold = [], []
+    index = {lab.code: i for i, lab in enumerate(suggester.labels)}
+    for start in range(0, len(texts), batch):
+        chunk = list(texts[start:start + batch])
+        cand, f, _ = suggester.features(chunk)
+        target = np.array([index[c] for c in codes[start:start + batch]])
+        hit = cand == target[:, np.newaxis]
+        gold.append(np.where(hit.any(axis=1), hit.argmax(axis=1), -1))
+        feats.append(f)
+        if progress:
+            progress(len(chunk))
+    return np.concatenate(feats), np.concatenate(gold)
+
+
+def ranked_codes(suggester: Any, texts: Sequence[str], top: int = 10, batch: int = 64,
+                 progress: Callable[[int], None] | None = None
+                 ) -> tuple[list[list[str]], np.ndarray]:
+    """Top codes per text and the calibrated confidence of the first (for evaluations)."""
+    codes: list[list[str]] = []
+    conf: list[float] = []
+    for start in range(0, len(texts), batch):
+        chunk = list(texts[start:start + batch])
+        cand, _, c, _ = suggester.rank(chunk)
+        codes += [[suggester.labels[j].code for j in row[:top]] for row in cand]
+        conf += c[:, 0].tolist()
+        if progress:
+            progress(len(chunk))
+    return codes, np.asarray(conf)
+
+
+def _train_kle(engine: str, cache: Path, dense: Any) -> RankerModel:
+    from casework.suggest.suggester import TaxonomySuggester
+    from casework.suggest.taxonomy import load_kle
+
+    variant, items = keyword_holdout(load_kle(), "train", seed=1)
+    suggester = TaxonomySuggester(variant, engine, cache_dir=cache, dense=dense,
+                                  ranker=RankerModel.default("kle", engine))
+    half_a = [it for it in items if it["half"] == "A"]
+    suggester.add_examples([it["q_example"] for it in half_a], [it["code"] for it in half_a])
+    texts = ([it["q_test"] for it in items] + [it["letter"] for it in items]
+             + [it["letter_mixed"] for it in items])
+    codes = [it["code"] for it in items] * 3
+    row = np.arange(len(texts))
+    letters, not_mixed = row >= len(items), row < 2 * len(items)
+    started = time.monotonic()
+    feats, gold = collect(suggester, texts, codes)
+    log.info("kle/%s: features for %d queries in %.0f s", engine, len(texts),
+             time.monotonic() - started)
+    return fit_ranker(feats, gold, taxonomy="kle", engine=engine, calibrate_on=letters,
+                      fit_on=not_mixed,
+                      trained_on=(
+        f"KLE keyword hold-out, TRAIN subjects only ({len(items)} subjects: held-out keyword "
+        f"+ pseudo-letter each; q_example of half of them as confirmed examples); "
+        f"calibrated on those pseudo-letters and on pseudo-letters that also contain one of "
+        f"the label's own keywords"))
+
+
+def _train_fsiii(engine: str, cache: Path, dense: Any, kle: RankerModel) -> RankerModel:
+    from casework.suggest.suggester import TaxonomySuggester
+    from casework.suggest.taxonomy import load_fsiii
+
+    variant, items = definition_holdout(load_fsiii(), "train")
+    suggester = TaxonomySuggester(variant, engine, cache_dir=cache, dense=dense, ranker=kle)
+    feats, gold = collect(suggester, [it["q_test"] for it in items],
+                          [it["code"] for it in items])
+    # 52 definitions are too few to refit 12 weights (a free fit ranked worse on care notes):
+    # keep the KLE weights, fit only the calibration on FSIII.
+    return fit_ranker(feats, gold, taxonomy="fsiii", engine=engine, folds=5,
+                      prior=kle._w().astype(np.float64), l2=1e6, trained_on=(
+                          f"KLE ranker weights; calibration on FSIII definitions of TRAIN "
+                          f"conditions ({len(items)})"))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Rebuild the shipped rankers (KLE and FSIII, every engine available here)."""
+    import argparse
+
+    from casework.suggest.encoders import E5Encoder, e5_available
+
+    parser = argparse.ArgumentParser(description="Train the shipped suggestion rankers.")
+    parser.add_argument("--cache-dir", type=Path, default=Path(".casework/train-cache"))
+    parser.add_argument("--engine", action="append")
+    parser.add_argument("--fsiii-only", action="store_true",
+                        help="Keep the KLE rankers; refit FSIII from them.")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    engines = args.engine or (["tfidf", "e5", "hybrid"] if e5_available() else ["tfidf"])
+    dense = E5Encoder() if e5_available() else None
+    for engine in engines:
+        enc = dense if engine != "tfidf" else None
+        if args.fsiii_only:
+            kle = RankerModel.model_validate_json(
+                ranker_file(RANKER_DIR, "kle", engine).read_text(encoding="utf-8"))
+        else:
+            kle = _train_kle(engine, args.cache_dir, enc)
+            kle.save(ranker_file(RANKER_DIR, "kle", engine))
+            log.info("kle/%s: %s", engine, kle.metrics)
+        fs = _train_fsiii(engine, args.cache_dir, enc, kle)
+        fs.save(ranker_file(RANKER_DIR, "fsiii", engine))
+        log.info("fsiii/%s: %s", engine, fs.metrics)
+
+
+if __name__ == "__main__":
+    main()
