@@ -50,6 +50,14 @@ class InRunFilter(logging.Filter):
         return FlowRunContext.get() is not None or TaskRunContext.get() is not None
 
 
+class QuietConsole(logging.Filter):
+    """The console keeps showing the project's warnings, not its per-step INFO lines (those
+    are for the run's log in Prefect)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(PROJECT_LOGGERS)
+
+
 def install_run_logging() -> None:
     """Forward the project's loggers to Prefect's run log and mask what Prefect's own handlers
     send (idempotent; called when a flow run starts)."""
@@ -60,10 +68,15 @@ def install_run_logging() -> None:
         from prefect.logging.handlers import APILogHandler
 
         masking = PersonalDataFilter()
+        quiet = QuietConsole()
         for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.extra", ""):
             for handler in logging.getLogger(name).handlers:
                 if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
                     handler.addFilter(masking)
+                console = (type(handler) is logging.StreamHandler
+                           or type(handler).__name__ == "PrefectConsoleHandler")
+                if console and not any(isinstance(f, QuietConsole) for f in handler.filters):
+                    handler.addFilter(quiet)
         forward = APILogHandler()
         forward.addFilter(InRunFilter())
         forward.addFilter(masking)

@@ -141,9 +141,9 @@ def suggest_journal(case: Case, facts: LetterFacts) -> JournalSuggestion:
     top = _kle_suggester().suggest([facts.text], top=5)[0]
     best = top[0]
     return JournalSuggestion(
-        kle=best.code, title=best.title, confidence=round(best.score, 3),
+        kle=best.code, title=best.title, confidence=round(best.confidence, 3),
         why=list(best.evidence)[:8],
-        alternatives=[Alternative(code=s.code, title=s.title, score=round(s.score, 3))
+        alternatives=[Alternative(code=s.code, title=s.title, score=round(s.confidence, 3))
                       for s in top[1:]],
     )
 

@@ -141,9 +141,9 @@ def suggest_department(case: Case, item: RoutingInput, model_dir: str | None = N
     [ranked] = router.predict([item.text], top=3)
     best = ranked[0]
     return RoutingSuggestion(
-        department=best.code, confidence=round(best.score, 3),
+        department=best.code, confidence=round(best.confidence, 3),
         why=reason_words(router, item.text, best.code),
-        alternatives=[Alternative(department=s.code, score=round(s.score, 3))
+        alternatives=[Alternative(department=s.code, score=round(s.confidence, 3))
                       for s in ranked[1:]],
         model=f"{router.meta.engine}, {router.meta.training_size} texts")
 

@@ -38,7 +38,7 @@ DANISH_ONLY = {"godkend", "afdeling", "sagen", "sagsnummer", "begrundelse", "opl
 SLUG = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:teknik-miljo|sundhed-aeldre|born-unge)\b")
 KEYS = set(i18n.TEXTS) | set(i18n.TASK_TEXTS)
 
-REASONS = {"journal": ["signoff_when: confidence < 0.55", "signoff_when: case.sensitive"],
+REASONS = {"journal": ["signoff_when: confidence < 0.8", "signoff_when: case.sensitive"],
            "routing": ["signoff_when: confidence < 0.6"],
            "intake": ["signoff_when: result.method == 'none'",
                       "signoff_when: result.protected_address", "policy mode is signoff"],

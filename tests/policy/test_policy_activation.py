@@ -99,7 +99,7 @@ def test_missing_scenarios_fail_the_test_command(write_policy: WritePolicy) -> N
 def test_failing_scenario_blocks_activation_and_records_nothing(
     db_engine: Engine, write_policy: WritePolicy, policy_file: Path
 ) -> None:
-    write_policy(POLICY.replace("confidence < 0.55", "confidence < 0.3"))
+    write_policy(POLICY.replace("confidence < 0.8", "confidence < 0.3"))
     before = counts(db_engine)
     report = activate(policy_file, by="anna", engine=db_engine)
     assert not report.ok and not report.recorded
