@@ -104,11 +104,11 @@ def test_caseworker_amends_in_the_browser_and_the_flow_finishes_with_it(engine, 
     page.get_by_role("button", name="Søg", exact=True).click()
     page.get_by_label("02.34.02 Byggetilladelse", exact=True).wait_for()  # hits come in place
     assert page.get_by_label("02.34.02 Byggetilladelse", exact=True).count() == 1
-    chosen_code = "02.34.30"  # the robot's first alternative: a private outbuilding
+    chosen_code = "02.34.02"  # she reads it as a building-permit matter, not the robot's
     assert task.payload["suggestion"]["kle"] != chosen_code
-    page.get_by_label("02.34.30 Nedrivning af bebyggelse", exact=True).check()
+    page.get_by_label("02.34.02 Byggetilladelse", exact=True).check()
     time.sleep(1.0)  # she reads the case for a moment: measured review time
-    page.locator("#amend-reason").fill("Sagen drejer sig om nedrivning.")
+    page.locator("#amend-reason").fill("Sagen kræver byggetilladelse.")
     page.get_by_role("button", name="Ret og godkend").click()
     assert "Behandlingen er gemt" in page.locator("#message").inner_text()
 

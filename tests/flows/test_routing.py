@@ -118,7 +118,7 @@ def test_confident_cases_are_placed_and_unsure_or_sensitive_wait(
     assert set(tasks) == {pseudonymise(vague), pseudonymise(sensitive)}
     vague_task = tasks[unsure.case_ref]
     assert unsure.signoff_task_id == vague_task.id
-    assert vague_task.payload["signoff_reasons"][0].startswith("signoff_when: confidence < 0.6")
+    assert vague_task.payload["signoff_reasons"][0].startswith("signoff_when: confidence < 0.8")
     assert vague_task.payload["suggestion"]["alternatives"]
     sensitive_task = tasks[delicate.case_ref]
     assert delicate.signoff_task_id == sensitive_task.id

@@ -39,7 +39,7 @@ SLUG = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:teknik-miljo|sundhed-aeldre|b
 KEYS = set(i18n.TEXTS) | set(i18n.TASK_TEXTS)
 
 REASONS = {"journal": ["signoff_when: confidence < 0.8", "signoff_when: case.sensitive"],
-           "routing": ["signoff_when: confidence < 0.6"],
+           "routing": ["signoff_when: confidence < 0.8"],
            "intake": ["signoff_when: result.method == 'none'",
                       "signoff_when: result.protected_address", "policy mode is signoff"],
            "screening": ["signoff_when: not result.type_certain", "signoff_when: result.unsure",
