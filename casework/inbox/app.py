@@ -69,6 +69,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                   openapi_url=None)
     app.state.web = web
     app.add_middleware(SecurityHeaders)
+    if settings.kle_warm_up:
+        kle.warm_up()  # the picker's suggestion engine loads while nobody waits for it
 
     if authenticator is None:
         authenticator = authenticator_for(settings)  # InboxConfigError when misconfigured
@@ -206,8 +208,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         listed.add(suggestion.get("kle") if is_kle else None)
         if task.kind == "shadow":
             listed = set()  # nothing is offered: the person searches for their own answer
-        kle_hits = [(code, title) for code, title in (kle.search(kle_q) if is_kle and kle_q
-                                                      else []) if code not in listed]
+        kle_hits = [hit for hit in (kle.search(kle_q) if is_kle and kle_q else [])
+                    if hit.code not in listed]
         values = dict(message_values or {})
         for who in ("decided_by", "claimed_by"):
             if who in values:
@@ -551,8 +553,10 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         hits = kle.search(q)
         if format == "html":
             return web.render(request, "kle_results.html", hits=hits, q=q)
-        return JSONResponse([{"code": c, "title": t} for c, t in hits],
-                            headers={"Cache-Control": "no-store"})
+        lang = web.language(request)
+        return JSONResponse([{"code": h.code, "title": h.title, "how": h.how,
+                              "why": translate(h.why_key, lang, keyword=h.keyword or "")}
+                             for h in hits], headers={"Cache-Control": "no-store"})
 
     return app
 

@@ -37,6 +37,9 @@ class InboxSettings(BaseSettings):
     session_idle_seconds: int = Field(
         default=30 * 60, gt=0, description="A session ends after this long without a request "
         "(idle timeout); an open task page keeps it alive.")
+    kle_warm_up: bool = Field(
+        default=True, description="Load the KLE picker's suggestion engine in the background "
+        "when the inbox starts, so the first search does not wait for it.")
     idle_cap_seconds: float = Field(
         default=120.0, gt=0,
         description="Longest gap between two signs of activity counted as review time.",
