@@ -462,8 +462,19 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         explanation = explanation_for(web.engine, user, task.case_ref,
                                       language)  # type: ignore[arg-type]
         steps = sorted({st.step for st in explanation.steps if st.automated})
+        # Her language for the names of steps and fields; the case number as the case system
+        # shows it (she may see this case: the task is hers to see); the pseudonym otherwise.
+        words = Present(language)
+        found = evidence.evidence_of(task.payload)
+        def title(flow: str, step: str) -> str:
+            name = words.step(flow, step)
+            return "" if name == words.t("step_unnamed") else name
+
+        letter = explanation.render(
+            "html", titles=title, describe=lambda value: forms.describe(value, words),
+            case_number=found.case_number if found else None)
         return web.render(request, "explanation.html", status_code=status_code, task=task,
-                          explanation_html=explanation.render("html"),
+                          explanation_html=letter,
                           explanation_lang=language, languages=EXPLAIN_LANGUAGES,
                           steps=steps, whole_case=user.sees_full_explanation,
                           channels=REQUESTED_VIA, message=message,

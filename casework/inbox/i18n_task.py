@@ -38,6 +38,8 @@ TASK_TEXTS: dict[str, tuple[str, str, str]] = {
         "Ingen emner fundet. Prøv et andet ord eller et KLE-nummer.",
         "Ingen emner funnet. Prøv et annet ord eller et KLE-nummer.",
         "No subjects found. Try another word or a KLE number."),
+    "print_explanation": ("Udskriv eller gem som PDF", "Skriv ut eller lagre som PDF",
+                          "Print or save as PDF"),
     "kle_how_keyword": ("stikord »{keyword}«", "stikkord «{keyword}»", "keyword “{keyword}”"),
     "kle_how_title": ("i titlen", "i tittelen", "in the title"),
     "kle_how_number": ("nummer", "nummer", "number"),
