@@ -55,7 +55,11 @@ def signoff_deliver(
         logging.getLogger("casework.signoff.outbox").setLevel(logging.INFO)
         typer.echo(f"sign-off service started: delivering decisions every {interval:g} s "
                    "(Ctrl-C stops)", err=True)
-        run_forever(interval)
+        from casework.inbox.notify import maybe_notify
+
+        # Notifications of new and overdue tasks ride on the same loop (they throttle
+        # themselves: CASEWORK_NOTIFY_CHECK_SECONDS, and each subscription's every_minutes).
+        run_forever(interval, periodic=[maybe_notify])
     report = deliver_pending(limit=10_000)
     typer.echo(f"delivered {report.delivered}, still pending {report.pending}, "
                f"no flow waiting {report.not_waiting}, failed {report.failed}")

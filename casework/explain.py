@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,10 @@ class StepExplanation(BaseModel):
     data_used: list[str] = []
     main_considerations: list[str] = []
     suggested: str | None = None  # the robot's result in plain words, when it is stored
+    # The result and the person's value themselves, for a reader that can name their fields
+    # in the citizen's language (the inbox); never serialised.
+    suggested_raw: Any = Field(default=None, exclude=True)
+    decided_raw: Any = Field(default=None, exclude=True)
     decision: str | None = None  # approved | amended | rejected | manual
     decided_by: Person | None = None
     decided_at: datetime | None = None
@@ -105,10 +109,17 @@ class Explanation(BaseModel):
     history: list[HistoryEvent]
     text: str = ""  # the plain-language letter in ``language`` (plain text)
 
-    def render(self, format: Literal["text", "md", "html"] = "text") -> str:
+    def render(self, format: Literal["text", "md", "html"] = "text", *,
+               titles: Callable[[str, str], str] | None = None,
+               describe: Callable[[Any], list[tuple[str, str]]] | None = None,
+               case_number: str | None = None) -> str:
+        """The letter; ``titles(flow, step)`` names steps, ``describe(value)`` gives a result's
+        (label, text) rows, both in the explanation's language; ``case_number`` (for a reader
+        who may see the case) replaces the pseudonymous reference."""
         from casework.explain_render import render
 
-        return render(self, format)
+        return render(self, format, titles=titles, describe=describe,
+                      case_number=case_number)
 
 
 def case_ref_of(case_id_or_ref: str) -> str:
@@ -195,6 +206,10 @@ def _step(entry: LedgerEntry, task: SignoffTask | None, policy: Policy | None,
             "decided_by": people.get(task.decided_by) if task.decided_by else None,
             "decided_at": _aware(task.decided_at) if task.decided_at else None,
             "decided_value": None if erased else plain(task.decision_value),
+            "suggested_raw": None if erased or review or (
+                task.kind == "shadow" and task.status == "awaiting")
+            else payload.get("suggestion"),
+            "decided_raw": None if erased else task.decision_value,
             "decision_reason": None if erased or not task.decision_reason
             else mask_cpr(task.decision_reason),
         }
@@ -210,7 +225,7 @@ def plain(value: Any) -> str | None:
     if isinstance(value, dict):
         if "kle" in value:
             text = f"{value.get('kle')} {value.get('title') or ''}".strip()
-        else:
+        else:  # readers that can name the fields pass ``describe`` to ``render`` instead
             parts = [f"{key}: {item}" for key, item in value.items()
                      if key not in _NOT_THE_RESULT and isinstance(item, str | int | float | bool)]
             text = "; ".join(parts)

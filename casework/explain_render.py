@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from casework.policy.catalogue import EFFECTS
+from casework.privacy import mask_cpr
 
 if TYPE_CHECKING:
     from casework.explain import Explanation, Person, StepExplanation
@@ -32,6 +34,9 @@ TEXTS: dict[str, dict[str, str]] = {
                  "oplysninger det brugte, hvad robotten foreslog, hvem der besluttede, og hvilke "
                  "regler det bygger på.",
         "case": "Sagens reference: {ref}",
+        "case_number": "Sagsnummer: {number}",
+        "step_plain": "Trin {n} ({when})",
+        "this_step": "dette trin",
         "step": "Trin {n}: {name} ({when})",
         "review_step": "Trin {n}: En medarbejder gennemgår trinnet «{name}» igen ({when})",
         "what": "Hvad trinnet gør: {text}",
@@ -86,6 +91,9 @@ TEXTS: dict[str, dict[str, str]] = {
                  "opplysninger det brukte, hva roboten foreslo, hvem som bestemte, og hvilke "
                  "regler det bygger på.",
         "case": "Sakens referanse: {ref}",
+        "case_number": "Saksnummer: {number}",
+        "step_plain": "Trinn {n} ({when})",
+        "this_step": "dette trinnet",
         "step": "Trinn {n}: {name} ({when})",
         "review_step": "Trinn {n}: En medarbeider går gjennom trinnet «{name}» på nytt ({when})",
         "what": "Hva trinnet gjør: {text}",
@@ -140,6 +148,9 @@ TEXTS: dict[str, dict[str, str]] = {
                  "every step recorded in your case: what the step does, which information it "
                  "used, what the robot suggested, who decided, and which rules it rests on.",
         "case": "Case reference: {ref}",
+        "case_number": "Case number: {number}",
+        "step_plain": "Step {n} ({when})",
+        "this_step": "this step",
         "step": "Step {n}: {name} ({when})",
         "review_step": "Step {n}: a person reviews the step \u201c{name}\u201d again ({when})",
         "what": "What the step does: {text}",
@@ -207,12 +218,22 @@ class _Block:
     lines: list[str] = field(default_factory=list)
 
 
-def render(explanation: Explanation, format: Format = "text") -> str:
-    """The letter in the explanation's language, as ``text``, ``md`` or ``html``."""
+Titles = Callable[[str, str], str]
+Describe = Callable[[Any], list[tuple[str, str]]]
+
+
+def render(explanation: Explanation, format: Format = "text", *, titles: Titles | None = None,
+           describe: Describe | None = None, case_number: str | None = None) -> str:
+    """The letter in the explanation's language, as ``text``, ``md`` or ``html``. With
+    ``titles``, a step it has no title for (``""``) is named by its number and time only;
+    without, by its identifier in words (the CLI's reader is the automation admin)."""
     lang = explanation.language
     t = TEXTS[lang]
-    blocks = [_step_block(n, step, lang) for n, step in enumerate(explanation.steps, 1)]
-    intro = [t["intro"], t["case"].format(ref=explanation.case_ref)]
+    blocks = [_step_block(n, step, lang, titles, describe)
+              for n, step in enumerate(explanation.steps, 1)]
+    reference = t["case_number"].format(number=case_number) if case_number \
+        else t["case"].format(ref=explanation.case_ref)
+    intro = [t["intro"], reference]
     if not blocks:
         intro.append(t["none_recorded"])
     rights = _Block(t["rights_title"], [t["rights"]])
@@ -225,11 +246,18 @@ def render(explanation: Explanation, format: Format = "text") -> str:
     raise ValueError(f"format must be text, md or html, not {format!r}")
 
 
-def _step_block(n: int, step: StepExplanation, lang: str) -> _Block:
+def _step_block(n: int, step: StepExplanation, lang: str, titles: Titles | None = None,
+                describe: Describe | None = None) -> _Block:
     t = TEXTS[lang]
-    name = step.step.replace("_", " ")
+    name = titles(step.flow, step.step) if titles else step.step.replace("_", " ")
+    name = name[:1].upper() + name[1:] if titles else name
     when = _date(step.when, lang)
-    heading = t["review_step" if step.review else "step"].format(n=n, name=name, when=when)
+    if step.review:
+        heading = t["review_step"].format(n=n, name=name or t["this_step"], when=when)
+    elif name:
+        heading = t["step"].format(n=n, name=name, when=when)
+    else:
+        heading = t["step_plain"].format(n=n, when=when)
     lines: list[str] = []
     if step.description:
         lines.append(t["what"].format(text=step.description))
@@ -241,20 +269,31 @@ def _step_block(n: int, step: StepExplanation, lang: str) -> _Block:
         lines.append(t["data"].format(text=_join(step.data_used, lang)))
     if step.main_considerations:
         lines.append(t["considerations"].format(text=_join(step.main_considerations, lang)))
-    lines.extend(_outcome_lines(step, lang))
+    lines.extend(_outcome_lines(step, lang, describe))
     lines.extend(_legal_lines(step, lang))
     key = "version" if step.policy_stored else "version_missing"
     lines.append(t[key].format(hash=step.policy_hash[:12]))
     return _Block(heading, lines)
 
 
-def _outcome_lines(step: StepExplanation, lang: str) -> list[str]:
+def _words(raw: Any, fallback: str | None, describe: Describe | None) -> str | None:
+    """A result in the reader's words: labelled rows when the caller can name the fields."""
+    if describe is not None and raw is not None:
+        rows = [f"{label}: {text}" if label else text for label, text in describe(raw) if text]
+        if rows:
+            return mask_cpr("; ".join(rows))
+    return fallback
+
+
+def _outcome_lines(step: StepExplanation, lang: str, describe: Describe | None = None
+                   ) -> list[str]:
     t = TEXTS[lang]
     lines: list[str] = []
+    suggested = _words(step.suggested_raw, step.suggested, describe) if step.suggested else None
     if step.erased:
         lines.append(t["erased"])
-    elif step.suggested and not step.review:
-        lines.append(t["suggested"].format(text=step.suggested))
+    elif suggested and not step.review:
+        lines.append(t["suggested"].format(text=suggested))
     elif step.mode == "autonomous" and step.outcome != "failed":
         lines.append(t["not_stored"])
     who = _who(step.decided_by, lang)
@@ -276,7 +315,8 @@ def _outcome_lines(step: StepExplanation, lang: str) -> list[str]:
     else:
         lines.append(t["awaiting"])
     if step.decided_value and step.decision == "amended":
-        lines.append(t["changed_to"].format(text=step.decided_value))
+        lines.append(t["changed_to"].format(
+            text=_words(step.decided_raw, step.decided_value, describe)))
     if step.decision_reason:
         lines.append(t["reason"].format(text=step.decision_reason))
     return lines

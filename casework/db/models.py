@@ -444,3 +444,37 @@ class ServiceToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class NotificationSubscription(Base):
+    """Who is told when sign-off tasks arrive or go overdue: a person (``user_id``: the tasks
+    she may see) or a team (``department``: that department's tasks), by e-mail digest and/or
+    a webhook (Teams-compatible), at most once per ``every_minutes``."""
+
+    __tablename__ = "notification_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(
+        String(100), ForeignKey("inbox_users.id", ondelete="CASCADE"), nullable=True, index=True)
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(5), nullable=True)  # a person's own
+    on_arrival: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_overdue: Mapped[bool] = mapped_column(Boolean, default=True)
+    every_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class NotificationSent(Base):
+    """A task already told to a subscription (``event`` arrived | overdue): never twice."""
+
+    __tablename__ = "notifications_sent"
+
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("notification_subscriptions.id", ondelete="CASCADE"),
+        primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -69,6 +69,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                   openapi_url=None)
     app.state.web = web
     app.add_middleware(SecurityHeaders)
+    if settings.kle_warm_up:
+        kle.warm_up()  # the picker's suggestion engine loads while nobody waits for it
 
     if authenticator is None:
         authenticator = authenticator_for(settings)  # InboxConfigError when misconfigured
@@ -206,8 +208,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         listed.add(suggestion.get("kle") if is_kle else None)
         if task.kind == "shadow":
             listed = set()  # nothing is offered: the person searches for their own answer
-        kle_hits = [(code, title) for code, title in (kle.search(kle_q) if is_kle and kle_q
-                                                      else []) if code not in listed]
+        kle_hits = [hit for hit in (kle.search(kle_q) if is_kle and kle_q else [])
+                    if hit.code not in listed]
         values = dict(message_values or {})
         for who in ("decided_by", "claimed_by"):
             if who in values:
@@ -460,8 +462,19 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         explanation = explanation_for(web.engine, user, task.case_ref,
                                       language)  # type: ignore[arg-type]
         steps = sorted({st.step for st in explanation.steps if st.automated})
+        # Her language for the names of steps and fields; the case number as the case system
+        # shows it (she may see this case: the task is hers to see); the pseudonym otherwise.
+        words = Present(language)
+        found = evidence.evidence_of(task.payload)
+        def title(flow: str, step: str) -> str:
+            name = words.step(flow, step)
+            return "" if name == words.t("step_unnamed") else name
+
+        letter = explanation.render(
+            "html", titles=title, describe=lambda value: forms.describe(value, words),
+            case_number=found.case_number if found else None)
         return web.render(request, "explanation.html", status_code=status_code, task=task,
-                          explanation_html=explanation.render("html"),
+                          explanation_html=letter,
                           explanation_lang=language, languages=EXPLAIN_LANGUAGES,
                           steps=steps, whole_case=user.sees_full_explanation,
                           channels=REQUESTED_VIA, message=message,
@@ -551,8 +564,10 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         hits = kle.search(q)
         if format == "html":
             return web.render(request, "kle_results.html", hits=hits, q=q)
-        return JSONResponse([{"code": c, "title": t} for c, t in hits],
-                            headers={"Cache-Control": "no-store"})
+        lang = web.language(request)
+        return JSONResponse([{"code": h.code, "title": h.title, "how": h.how,
+                              "why": translate(h.why_key, lang, keyword=h.keyword or "")}
+                             for h in hits], headers={"Cache-Control": "no-store"})
 
     return app
 

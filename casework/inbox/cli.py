@@ -111,6 +111,50 @@ def logout_everywhere(user_id: str = typer.Argument(..., help="The user's id (OI
     typer.echo(f"ended {count} session(s) of {user_id}")
 
 
+@inbox_app.command("notify-subscribe")
+def notify_subscribe(
+    user_id: str | None = typer.Option(None, "--user", help="A person: the tasks she may see."),
+    department: str | None = typer.Option(None, "--department",
+                                          help="A team: its department's tasks."),
+    email: str | None = typer.Option(None, help="Send the digest to this address."),
+    webhook: str | None = typer.Option(None, help="POST it to this (Teams) webhook URL."),
+    language: str | None = typer.Option(None, help="da, nb or en (a person: her own)."),
+    arrival: bool = typer.Option(True, help="Tell about tasks that arrive."),
+    overdue: bool = typer.Option(True, help="Tell about tasks that go overdue."),
+    every_minutes: int = typer.Option(60, min=1, help="At most one digest this often."),
+) -> None:
+    """Tell a person or a team about new and overdue tasks by e-mail digest and/or webhook."""
+    from casework.db import migrate
+    from casework.inbox.notify import subscribe
+
+    migrate.ensure_schema()
+    try:
+        sub = subscribe(None, user_id=user_id, department=department, email=email,
+                        webhook_url=webhook, language=language, on_arrival=arrival,
+                        on_overdue=overdue, every_minutes=every_minutes)
+    except ValueError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"subscription {sub} saved for {user_id or department}")
+
+
+@inbox_app.command("notify")
+def notify(force: bool = typer.Option(False, help="Ignore each subscription's every-minutes "
+                                      "(tasks already told about are still never repeated).")
+           ) -> None:
+    """Send the digests that are due now (the sign-off service does this by itself)."""
+    from casework.db import migrate
+    from casework.inbox.notify import notify_due
+
+    migrate.ensure_schema()
+    report = notify_due(force=force)
+    typer.echo(f"digests sent {report.sent} ({report.tasks} tasks), failed {report.failed}")
+    for error in report.errors:
+        typer.echo(f"  {error}", err=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     from casework.inbox.api.cli import register as register_api
 

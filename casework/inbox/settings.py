@@ -37,6 +37,12 @@ class InboxSettings(BaseSettings):
     session_idle_seconds: int = Field(
         default=30 * 60, gt=0, description="A session ends after this long without a request "
         "(idle timeout); an open task page keeps it alive.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="The inbox's address as caseworkers "
+        "open it; notification links are built from it (CASEWORK_INBOX_PUBLIC_URL).")
+    kle_warm_up: bool = Field(
+        default=True, description="Load the KLE picker's suggestion engine in the background "
+        "when the inbox starts, so the first search does not wait for it.")
     idle_cap_seconds: float = Field(
         default=120.0, gt=0,
         description="Longest gap between two signs of activity counted as review time.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -170,11 +171,13 @@ def _log_delivery(row: DecisionOutbox | HearingWakeup, status: str) -> None:
             f" ({row.last_error})" if row.last_error and status != "delivered" else "")
 
 
-def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service loop
+def run_forever(interval: float = 2.0, *,
+                periodic: Sequence[Callable[[], object]] = ()) -> None:  # pragma: no cover
     """The sign-off service loop: escalate overdue tasks and wake runs whose hearing deadline
     passed, then deliver pending decisions and hearing wake-ups (an escalation to ``manual`` is
     delivered in the same pass), and about once a minute hand work items nobody is taking to
-    a new run of their flow."""
+    a new run of their flow. ``periodic``: more work for every pass, each throttling itself
+    (the CLI passes the inbox's notifications, so the core runtime does not import it)."""
     from casework.hearing import wake_expired_hearings
     from casework.signoff.escalation import escalate_overdue
 
@@ -195,6 +198,8 @@ def run_forever(interval: float = 2.0) -> None:  # pragma: no cover - a service 
             from casework.items.continuation import maybe_sweep
 
             maybe_sweep()  # work items nobody is taking (retries due, stopped workers)
+            for job in periodic:
+                job()
         except Exception:  # noqa: BLE001 - a service loop outlives a database hiccup
             log.exception("sign-off service pass failed; trying again")
         time.sleep(interval)

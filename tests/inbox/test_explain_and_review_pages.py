@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from inbox_helpers import csrf_of, decide
+from inbox_helpers import csrf_of, decide, make_task
 
 ASSIGNED = re.compile(r"givet til ([^.<]+)\.")
 
@@ -19,7 +19,9 @@ def test_task_page_links_to_the_explanation_in_three_languages(as_user, task_fac
     da = anna.get(f"/tasks/{task_id}/explanation")
     assert da.status_code == 200
     assert "Sådan er din sag behandlet med automatisering" in da.text
-    assert "Trin 1: classify" in da.text and "Ingen endnu. Trinnet venter" in da.text
+    assert "Trin 1 (" in da.text and "Ingen endnu. Trinnet venter" in da.text
+    letter = da.text.split('id="explanation">', 1)[1].split("</article>", 1)[0]
+    assert "classify" not in letter  # a step without a title is named by its number
     nb = anna.get(f"/tasks/{task_id}/explanation?lang=nb")
     assert "Slik er saken din behandlet" in nb.text and "(teksten er ikke lagret)" in nb.text
     en = anna.get(f"/tasks/{task_id}/explanation?lang=en")
@@ -71,3 +73,36 @@ def test_a_review_request_needs_a_channel_and_a_reason(as_user, task_factory) ->
     no_csrf = anna.post(f"/tasks/{task_id}/review-request",
                         data={"reason": "uenig", "requested_via": "letter"})
     assert no_csrf.status_code == 403
+
+
+def test_citizen_explanation_is_plain_with_the_real_case_number_and_prints(as_user, engine):
+    """No field names, true/false or step identifiers; the case number the case system shows
+    instead of the pseudonym; a print stylesheet that leaves only the letter."""
+    from sqlalchemy import update
+
+    from casework.case import Evidence
+    from casework.db.models import SignoffTask
+    from casework.db.session import transaction
+    from casework.inbox.present import Present
+
+    task_id = make_task(engine, flow="intake", step="identify_citizen", suggestion={
+        "method": "cpr", "confidence": 0.9, "citizen_known": True, "why": ["cpr"]})
+    with transaction(engine) as s:
+        task = s.get(SignoffTask, task_id)
+        case_ref = task.case_ref
+        s.execute(update(SignoffTask).where(SignoffTask.id == task_id).values(payload={
+            **task.payload, "evidence": Evidence(case_number="SAG-2026-0042").model_dump(
+                mode="json")}))
+    anna = as_user("anna.byg")
+    for lang in ("da", "nb", "en"):
+        page = anna.get(f"/tasks/{task_id}/explanation?lang={lang}").text
+        letter = page.split('id="explanation">', 1)[1].split("</article>", 1)[0]
+        title = Present(lang).step("intake", "identify_citizen")
+        assert f": {title[0].upper()}{title[1:]} (" in letter, lang
+        assert "SAG-2026-0042" in letter and case_ref not in letter
+        for raw in ("citizen_known", "True", "identify_citizen", "identify citizen", "cpr:"):
+            assert raw not in letter, (lang, raw)
+        assert "@media print" in page and 'class="no-print"' in page
+    da = anna.get(f"/tasks/{task_id}/explanation").text
+    assert "Sagsnummer: SAG-2026-0042" in da
+    assert f"{Present('da').fact_label('citizen_known')}: ja" in da

@@ -162,9 +162,6 @@ def test_every_page_in_every_language(app, tasks, lang):
         response = client.get(path)
         assert f'<html lang="{lang}">' in response.text, path
         html = response.text
-        if "/explanation" in path:  # the citizen text itself: issue item 7, not yet done
-            html = re.sub(r'<div class="case-text" id="explanation">.*?</div>', "", html,
-                          flags=re.S)
         if problems(html, lang):
             found[path] = problems(html, lang)
     assert found == {}

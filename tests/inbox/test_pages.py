@@ -69,13 +69,61 @@ def test_queue_filters_badges_and_pages(as_user, task_factory):
 def test_kle_search_json_and_html(as_user):
     anna = as_user("anna.byg")
     hits = anna.get("/kle/search", params={"q": "02.34"}).json()
-    assert {"code": "02.34.02", "title": hits[[h["code"] for h in hits].index("02.34.02")]
-            ["title"]} in hits
+    assert [(h["code"], h["how"]) for h in hits][1] == ("02.34.02", "number")
+    assert all(h["code"].startswith("02.34") for h in hits)
     by_title = anna.get("/kle/search", params={"q": "byggetilladelse"}).json()
-    assert by_title and all("byggetilladelse" in h["title"].lower() for h in by_title)
+    assert "byggetilladelse" in by_title[0]["title"].lower()
+    assert "02.34.02" in [h["code"] for h in by_title[:5]]
     html = anna.get("/kle/search", params={"q": "<b>", "format": "html"})
     assert html.status_code == 200 and "<b>" not in html.text
     assert anna.get("/kle/search", params={"q": ""}).json() == []
+
+
+def test_kle_search_by_keyword_and_meaning(as_user):
+    """No title contains "carport": the shipped keyword list and the suggestion engine find
+    building subjects, the building permit among them, and say why each was found."""
+    anna = as_user("anna.byg")
+    hits = anna.get("/kle/search", params={"q": "carport"}).json()
+    codes = [h["code"] for h in hits]
+    assert codes[:2] == ["02.00.06", "02.00.20"]  # the two subjects with the keyword
+    assert hits[0]["how"] == "keyword" and "carport" in hits[0]["why"]
+    assert "02.34.02" in codes  # Byggetilladelse, related to the keyword's subjects
+    assert sum(c.startswith("02.") for c in codes) >= len(codes) // 2  # mostly Byggeri
+    assert {h["how"] for h in hits} >= {"keyword", "related"}
+    assert not any("carport" in h["title"].lower() for h in hits)  # a title search finds none
+
+
+def test_kle_search_says_when_nothing_is_found(as_user, task_factory):
+    anna = as_user("anna.byg")
+    assert anna.get("/kle/search", params={"q": "qwxzv"}).json() == []
+    html = anna.get("/kle/search", params={"q": "qwxzv", "format": "html"}).text
+    assert 'id="kle-nothing"' in html and "Ingen emner fundet" in html
+    page = anna.get(f"/tasks/{task_factory()}", params={"kle_q": "qwxzv"}).text
+    assert 'id="kle-nothing"' in page
+    found = anna.get(f"/tasks/{task_factory()}", params={"kle_q": "carport"}).text
+    assert 'value="02.00.06"' in found and "stikord »carport«" in found
+
+
+def test_kle_engine_loads_once_across_threads(monkeypatch):
+    """Concurrent first searches share one engine (the picker must stay fast)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from casework.inbox import kle
+    from casework.suggest import suggester as module
+
+    calls = []
+    real = module.TaxonomySuggester.load.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(1)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(kle, "_suggester", {})
+    monkeypatch.setattr(module.TaxonomySuggester, "load", classmethod(counting))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda q: [h.code for h in kle.search(q)],
+                                ["carport", "parkering", "hund", "carport"]))
+    assert len(calls) == 1 and results[0] == results[3]
 
 
 def test_oversight_shows_agreement_rate_and_fast_approvals(as_user, task_factory):
