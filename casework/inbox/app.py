@@ -241,6 +241,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             case_url=evidence.case_link(settings.case_url_template,
                                         found.case_number if found else None),
             fields=fields, kept=kept, advanced="automation_admin" in user.roles,
+            prefect_run=_prefect_run_link(settings.prefect_ui_url, task.flow_run_id)
+            if "automation_admin" in user.roles else None,
             describe=lambda value: forms.describe(value, fmt),
             input_window=settings.active_input_seconds,
             next_id=kept.get("next_id"),
@@ -617,3 +619,15 @@ def _amended_value(web: Web, user: User, task_id: str, value_json: str, kle_code
     # A shadow answer is hers alone (compared with the robot's); an amendment is the robot's
     # result with her corrections.
     return value if task.kind == "shadow" else {**suggestion, **value}
+
+
+def _prefect_run_link(base: str | None, flow_run_id: str | None) -> str | None:
+    """Where an automation admin sees the flow run that prepared a task (a UUID, or none)."""
+    import uuid as _uuid
+
+    if not base or not flow_run_id:
+        return None
+    try:
+        return f"{base}/runs/flow-run/{_uuid.UUID(flow_run_id)}"
+    except ValueError:  # "no-flow-run": prepared outside Prefect
+        return None

@@ -130,6 +130,8 @@ TASK_TEXTS: dict[str, tuple[str, str, str]] = {
                                                     "note on a complete application"),
     "step_handle_by_hand": ("behandl i hånden", "behandle manuelt", "handle by hand"),
     # -- why it waits for a person ----------------------------------------------------------
+    "prefect_run_link": ("Robottens kørsel i Prefect", "Robotens kjøring i Prefect",
+                         "The robot's run in Prefect"),
     "reason_robot_failed": ("Robotten kunne ikke gøre sagen færdig ({attempts} forsøg). Behandl "
                             "den selv, eller godkend for at lade robotten prøve igen.",
                             "Roboten klarte ikke å gjøre saken ferdig ({attempts} forsøk). "

@@ -69,6 +69,11 @@ class InboxSettings(BaseSettings):
         "case number goes (e.g. https://sag.example.dk/sager/{case_number}); the task page "
         "links the case number there. Unset: the number is shown without a link.")
 
+    prefect_ui_url: str | None = Field(
+        default=None,
+        description="Prefect's UI (e.g. https://prefect.example.dk); automation admins get a "
+        "link from each task to the flow run that prepared it. Unset: no link.")
+
     # -- OpenID Connect (production login) -----------------------------------------------
     oidc_issuer: str | None = Field(
         default=None,
@@ -92,6 +97,15 @@ class InboxSettings(BaseSettings):
     oidc_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Timeout of each call to the provider."
     )
+
+    @field_validator("prefect_ui_url")
+    @classmethod
+    def _prefect_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("CASEWORK_INBOX_PREFECT_UI_URL must start with https:// or http://")
+        return value.rstrip("/")
 
     @field_validator("case_url_template")
     @classmethod

@@ -140,3 +140,27 @@ def test_oversight_shows_agreement_rate_and_fast_approvals(as_user, task_factory
     row = page.text.split('data-agreement="0.750"')[1].split("</tr>")[0]
     assert "3 / 0 / 1" in row
     assert "<td>3</td>" in row  # all three approvals took under 10 s in the test
+
+
+def test_automation_admins_get_a_link_to_the_prefect_run(engine) -> None:
+    """Only an automation admin sees where the task's flow run is in Prefect's UI."""
+    from inbox_helpers import login, make_task, settings
+
+    from casework.db.models import InboxUser, InboxUserDepartment, InboxUserRole, SignoffTask
+    from casework.db.session import reading, transaction
+    from casework.inbox.app import create_app
+
+    with transaction(engine) as s:
+        s.add(InboxUser(id="ole.ops", display_name="Ole Drift", language="da", active=True))
+        s.add(InboxUserDepartment(user_id="ole.ops", department="byggeri"))
+        for role in ("caseworker", "automation_admin"):
+            s.add(InboxUserRole(user_id="ole.ops", role=role))
+    task_id = make_task(engine)
+    with reading(engine) as s:
+        run_id = s.get(SignoffTask, task_id).flow_run_id
+    app = create_app(settings().model_copy(update={"prefect_ui_url": "https://prefect.test"}),
+                     engine=engine)
+    admin_page = login(app, "ole.ops").get(f"/tasks/{task_id}").text
+    assert f'href="https://prefect.test/runs/flow-run/{run_id}"' in admin_page
+    assert "Robottens kørsel i Prefect" in admin_page
+    assert "prefect.test" not in login(app, "anna.byg").get(f"/tasks/{task_id}").text
