@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from casework.report.labels import labels
+from casework.report.labels import labels, value_labels
 from casework.report.query import (
     CHANGED,
     Aggregates,
@@ -82,6 +82,7 @@ def build_report(
         writer = RowsWriter(
             request.zone, request.utc_bounds(), book.date_style, book.number_style,
             texts["unknown"],
+            values={c: value_labels(texts, c) for c in ("kind", "mode", "outcome")},
         )
         parts = {ws.path.lstrip("/"): spec for ws, spec in zip(book.row_worksheets, sheets,
                                                                strict=True)}

@@ -76,6 +76,12 @@ _EN: dict[str, str] = {
     "FTE = hours ÷ hours per FTE.",
     "method_6": "Case ids are pseudonymised; the workbook holds no personal data.",
     # outcomes
+    "value_mode_autonomous": "On its own",
+    "value_mode_signoff": "Signed off",
+    "value_mode_manual": "Manual",
+    "value_mode_shadow": "Trial (shadow)",
+    "value_kind_preparatory": "Preparatory",
+    "value_kind_decision": "Decision",
     "outcome_completed": "Completed by the robot",
     "outcome_awaiting_signoff": "Awaiting sign-off",
     "outcome_approved": "Approved",
@@ -201,6 +207,12 @@ _DA: dict[str, str] = {
     "method_5": "Alle tal er summer af fanen Rækker; timer = sum af sparede minutter ÷ 60, "
     "årsværk = timer ÷ timer pr. årsværk.",
     "method_6": "Sags-id'er er pseudonymiserede; projektmappen indeholder ingen personoplysninger.",
+    "value_mode_autonomous": "Selvstændigt",
+    "value_mode_signoff": "Godkendt af medarbejder",
+    "value_mode_manual": "Manuelt",
+    "value_mode_shadow": "Prøvedrift",
+    "value_kind_preparatory": "Forberedende",
+    "value_kind_decision": "Afgørelse",
     "outcome_completed": "Udført af robotten",
     "outcome_awaiting_signoff": "Afventer godkendelse",
     "outcome_approved": "Godkendt",
@@ -268,7 +280,22 @@ _NB = {**_DA,
        "item_ready": "Klar til å fortsette",
        "item_done": "Ferdige",
        "item_failed": "Feilet (prøves igjen)",
-       "item_manual": "Overlatt til en person"}
+       "item_manual": "Overlatt til en person",
+       "value_mode_autonomous": "Selvstendig",
+       "value_mode_signoff": "Godkjent av medarbeider",
+       "value_mode_manual": "Manuelt",
+       "value_mode_shadow": "Prøvedrift",
+       "value_kind_preparatory": "Forberedende",
+       "value_kind_decision": "Vedtak",
+       "outcome_completed": "Utført av roboten",
+       "outcome_awaiting_signoff": "Venter på godkjenning",
+       "outcome_approved": "Godkjent",
+       "outcome_amended": "Rettet og godkjent",
+       "outcome_rejected": "Avvist",
+       "outcome_manual": "Utført manuelt",
+       "outcome_failed": "Feilet",
+       "outcome_escalated": "Eskalert",
+       "outcome_done_by_person": "Utført av en person (skyggedrift)"}
 
 _LABELS: dict[str, dict[str, str]] = {"en": _EN, "da": _DA, "nb": _NB}
 
@@ -276,6 +303,13 @@ _LABELS: dict[str, dict[str, str]] = {"en": _EN, "da": _DA, "nb": _NB}
 def labels(lang: str) -> dict[str, str]:
     """The label table for ``lang`` (``nb`` falls back to Danish)."""
     return _LABELS[lang]
+
+
+def value_labels(texts: dict[str, str], column: str) -> dict[str, str]:
+    """Ledger codes of one column a reader sees (``mode``, ``outcome`` or ``kind``: "manual" is
+    both a mode and an outcome) -> their names in the report's language."""
+    prefix = {"mode": "value_mode_", "kind": "value_kind_", "outcome": "outcome_"}[column]
+    return {key[len(prefix):]: text for key, text in texts.items() if key.startswith(prefix)}
 
 
 def outcome_label(texts: dict[str, str], outcome: str) -> str:

@@ -122,7 +122,8 @@ class RowsWriter:
     """Turns ledger records into ``<row>`` XML and keeps the totals it wrote."""
 
     def __init__(self, zone: ZoneInfo, period: tuple[datetime, datetime], date_style: int,
-                 number_style: int, unknown: str) -> None:
+                 number_style: int, unknown: str,
+                 values: dict[str, dict[str, str]] | None = None) -> None:
         self.bounds, self.offsets = utc_offsets(zone, *period)
         self.date_style = date_style
         self.number_style = number_style
@@ -130,6 +131,9 @@ class RowsWriter:
         self.rows = 0
         self.saved_minutes = 0.0
         self._cache: dict[str, str] = {}
+        # Codes shown as words in the reader's language, per column (mode, outcome, kind).
+        self._values = {column: {code: _text(text) for code, text in words.items()}
+                        for column, words in (values or {}).items()}
 
     def _cached(self, value: str) -> str:
         """Low-cardinality strings (flow, step, department, ...) are escaped once."""
@@ -152,6 +156,8 @@ class RowsWriter:
         if count <= 0:
             return
         bounds, offsets, cached, get = self.bounds, self.offsets, self._cached, self._cache.get
+        kinds, modes, outcomes = (self._values.get(c, {}).get
+                                  for c in ("kind", "mode", "outcome"))
         st, end = '" t="inlineStr"><is>', "</is></c>"  # string cell, after the reference
         num = f'" s="{self.number_style}"><v>'  # numeric cell with the number format
         dt = f'" s="{self.date_style}"><v>'  # date-time cell
@@ -193,13 +199,13 @@ class RowsWriter:
                 f'<c r="C{rs}{st}{month}{end}'
                 f'<c r="D{rs}{st}{get(flow) or cached(flow)}{end}'
                 f'<c r="E{rs}{st}{get(step) or cached(step)}{end}'
-                f'<c r="F{rs}{st}{get(kind) or cached(kind)}{end}'
+                f'<c r="F{rs}{st}{kinds(kind) or cached(kind)}{end}'
                 f'<c r="G{rs}{st}{_text(case_ref)}{end}'
                 f'<c r="H{rs}{st}{unknown if dept is None else get(dept) or cached(dept)}{end}'
                 + ("" if kle is None else f'<c r="I{rs}{st}{kle_t[0]}{end}')
                 + f'<c r="J{rs}{st}{kle_t[1]}{end}'
-                f'<c r="K{rs}{st}{get(mode) or cached(mode)}{end}'
-                f'<c r="L{rs}{st}{get(outcome) or cached(outcome)}{end}'
+                f'<c r="K{rs}{st}{modes(mode) or cached(mode)}{end}'
+                f'<c r="L{rs}{st}{outcomes(outcome) or cached(outcome)}{end}'
                 f'<c r="M{rs}{st}{get(policy) or cached(policy)}{end}'
                 f'<c r="N{rs}{num}{robot_s!r}</v></c>'
                 f'<c r="O{rs}{num}{human_m!r}</v></c>'

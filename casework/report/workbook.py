@@ -25,7 +25,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-from casework.report.labels import outcome_label
+from casework.report.labels import outcome_label, value_labels
 from casework.report.query import Aggregates, Counts
 from casework.report.request import ReportRequest
 from casework.report.rowsheet import (
@@ -190,6 +190,12 @@ class ReportWorkbook:
         autonomy = self.wb.create_sheet(t["sheet_autonomy"])
         items = self.wb.create_sheet(t["sheet_items"])
         self.row_worksheets = [self.wb.create_sheet(s.title) for s in self.rows_sheets]
+        # Before the first row: a write-only sheet writes its properties with it.
+        _print_layout(summary, one_page=True, title_rows=None)
+        _print_layout(charts, one_page=True, title_rows=None)  # no chart split over pages
+        for ws in (month, flow_step, department, kle, estimate, autonomy, items,
+                   *self.row_worksheets):
+            _print_layout(ws, one_page=False, title_rows="1:1")
 
         self._summary(summary)
         self._by_month(month)
@@ -322,8 +328,10 @@ class ReportWorkbook:
         t = self.t
         cols = [Col(t["col_flow"], 24), Col(t["col_step"], 26), Col(t["col_step_kind"], 13)]
         cols += self._standard_cols(cases=False, rejection_rate=True)
+        words = value_labels(t, "kind")
         rows = (
-            [flow, step, kind] + self._standard_values(c, cases=False, rejection_rate=True)
+            [flow, step, words.get(kind, kind)]
+            + self._standard_values(c, cases=False, rejection_rate=True)
             for (flow, step, kind), c in self.agg.by_flow_step
         )
         write_table(ws, TABLE_NAMES["flow_step"], cols, rows)
@@ -490,3 +498,18 @@ class ReportWorkbook:
             number_cell.number_format = ROW_NUMBER_FORMAT
             self.date_style = date_cell.style_id
             self.number_style = number_cell.style_id
+
+
+def _print_layout(ws: WriteOnlyWorksheet, *, one_page: bool, title_rows: str | None) -> None:
+    """Printed or saved as PDF: landscape A4, as wide as the page; the summary and the charts
+    each on one page (values beside their labels, no chart cut in two), the tables with their
+    header row repeated on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if one_page else 0
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    if title_rows:
+        ws.print_title_rows = title_rows

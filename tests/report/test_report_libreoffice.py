@@ -69,3 +69,37 @@ def test_libreoffice_opens_the_report_and_totals_match(ledger, tmp_path: Path, l
     assert saved / 60 == pytest.approx(hours)
     month_hours = [r[7] for r in wb[t["sheet_month"]].iter_rows(min_row=2, values_only=True)]
     assert sum(month_hours) == pytest.approx(hours)
+
+
+@pytest.mark.parametrize("lang", ["da", "nb"])
+def test_printed_the_summary_is_one_landscape_page_and_charts_are_not_split(
+        ledger, tmp_path: Path, lang) -> None:
+    """LibreOffice prints the report to PDF: the summary fills exactly page 1 (its labels and
+    values together, the By-month table starting on page 2), pages are landscape, and the
+    charts sheet is fitted to one page so no chart is cut in two."""
+    from pypdf import PdfReader
+
+    t = labels(lang)
+    source = tmp_path / "report.xlsx"
+    build_report(ledger, ReportRequest(date_from="2026-01-01", date_to="2026-12-31", lang=lang),  # type: ignore[arg-type]
+                 source)
+    outdir = tmp_path / "pdf"
+    result = subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}", "--headless",
+         "--norestore", "--convert-to", "pdf", "--outdir", str(outdir), str(source)],
+        capture_output=True, text=True, timeout=180, check=False)
+    pdf = outdir / "report.pdf"
+    assert result.returncode == 0 and pdf.exists(), (result.stdout, result.stderr)
+    pages = PdfReader(str(pdf)).pages
+    texts = [" ".join(page.extract_text().split()) for page in pages]
+    assert t["title"] in texts[0] and t["hours_saved"] in texts[0]
+    assert t["check_hours"] in texts[0]  # the summary's last lines are on page 1 too
+    assert t["col_month"] not in texts[0] and t["col_month"] in texts[1]
+    assert all(page.mediabox.width > page.mediabox.height for page in pages)  # landscape
+
+    wb = openpyxl.load_workbook(source)
+    charts = wb[t["sheet_charts"]]
+    assert charts.sheet_properties.pageSetUpPr.fitToPage
+    assert (charts.page_setup.fitToWidth, charts.page_setup.fitToHeight) == (1, 1)
+    rows = wb[t["sheet_rows"]]
+    assert rows.print_title_rows == "$1:$1"  # the header row repeats on every printed page

@@ -183,7 +183,7 @@ def test_by_flow_and_step(english) -> None:
     assert keys == [(HB, "classify"), (HB, "draft_decision"), (PP, "classify"),
                     (PP, "draft_decision"), (PP, "verify_address")]
     draft = rows[1]
-    assert draft[t["col_step_kind"]] == "decision"
+    assert draft[t["col_step_kind"]] == t["value_kind_decision"]  # a word, not the code
     assert (draft[t["col_runs"]], draft[t["col_signed_off"]], draft[t["col_rejected"]]) == (4, 3, 1)
     assert draft[t["col_rejection_rate"]] == pytest.approx(0.25)
     assert draft[t["col_hours_saved"]] == pytest.approx((25 - 10 + 15 + 23) / 60)
@@ -333,7 +333,10 @@ def test_rows_sheet_holds_the_ledger_rows_in_local_time(english) -> None:
     assert [r[t["row_started"]] for r in rows] == sorted(r[t["row_started"]] for r in rows)
     # No personal data: only pseudonymised case references.
     assert all(re.fullmatch(r"c_\w+", r[t["row_case"]]) for r in rows)
-    awaiting = next(r for r in rows if r[t["row_outcome"]] == "awaiting_signoff")
+    # Modes and outcomes are words in the reader's language, not the ledger's codes.
+    awaiting = next(r for r in rows if r[t["row_outcome"]] == t["outcome_awaiting_signoff"])
+    assert {r[t["row_mode"]] for r in rows} <= {t[f"value_mode_{m}"] for m in (
+        "autonomous", "signoff", "manual", "shadow")}
     assert awaiting[t["row_kle_subject"]] == "x1" and awaiting[t["row_kle_group"]] == "unknown"
     assert awaiting[t["row_department"]] == "unknown"
 
