@@ -6,14 +6,19 @@ reject; deadline escalations are not judgements and do not count): the share app
 unchanged. The policy engine turns the numbers into a route; this module reads them and keeps
 ``autonomy_states`` current, writing an audit event with the numbers whenever the earned state
 changes (in the transaction of the step that noticed it).
+
+The same decisions, split by the calibrated confidence the robot gave (``threshold_accuracy``),
+show whether a policy's ``confidence < X`` line means what it says: of the suggestions at or
+above X that a person saw anyway (sensitive cases, audit samples), how many were kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,10 +31,11 @@ from casework.policy.model import EarnedAutonomy
 JUDGEMENTS = ("approved", "amended", "rejected")
 
 
-def agreement_stats(session: Session, flow: str, step: str, window: int) -> AgreementStats:
-    """Agreement over the step's last ``window`` decisions (newest first, by decision time)."""
-    recent = (
-        select(SignoffTask.decision)
+def recent_judgements(flow: str, step: str, window: int, *columns: Any) -> Select[Any]:
+    """The step's last ``window`` judgements (newest first, by decision time): ``columns`` of
+    each, by default its decision. One reader for agreement and for threshold accuracy."""
+    return (
+        select(*(columns or (SignoffTask.decision,)))
         .where(SignoffTask.flow == flow, SignoffTask.step == step,
                SignoffTask.status == "decided", SignoffTask.decision.in_(JUDGEMENTS),
                # a citizen's review request is not agreement; shadow answers are
@@ -37,7 +43,11 @@ def agreement_stats(session: Session, flow: str, step: str, window: int) -> Agre
         .order_by(SignoffTask.decided_at.desc())
         .limit(window)
     )
-    decisions = list(session.scalars(recent))
+
+
+def agreement_stats(session: Session, flow: str, step: str, window: int) -> AgreementStats:
+    """Agreement over the step's last ``window`` decisions (newest first, by decision time)."""
+    decisions = list(session.scalars(recent_judgements(flow, step, window)))
     return AgreementStats(decisions=len(decisions),
                           kept=sum(1 for d in decisions if d == "approved"))
 

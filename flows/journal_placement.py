@@ -178,13 +178,14 @@ def file_journal_number(case: Case, connection: CaseSystemConnection, subject: s
 
 
 def record_confirmed_choice(case: Case, message_id: str, text: str, kle: str,
-                            decision: str) -> None:
-    """Keep a caseworker's confirmed or corrected KLE choice as a labelled example, so the
-    next ``casework suggest retrain kle`` learns from it. Robot-only choices are not kept:
-    the model would learn from itself."""
+                            decision: str, suggested: str | None = None) -> None:
+    """Keep a caseworker's confirmed, corrected or rejected KLE choice as a labelled example
+    (a rejection: ``kle`` is the code ruled out), so the next ``casework suggest retrain kle``
+    learns from it. Robot-only choices are not kept: the model would learn from itself."""
     from casework.suggest.examples import Example, ExampleStore
 
-    ExampleStore().add(_kle_suggester().taxonomy, [Example(id=message_id, text=text, code=kle)])
+    ExampleStore().add(_kle_suggester().taxonomy, [Example(
+        id=message_id, text=text, code=kle, suggested=suggested, decision=decision)])
     with transaction() as session:
         audit.append(session, actor=f"robot:{robot.name}", action="suggest.example_recorded",
                      flow=robot.name, step="suggest_journal", case_ref=case.ref,
@@ -228,11 +229,13 @@ def place_letter(letter: Letter) -> JournalPlacementResult:
         **case.attributes, "sensitive": read.value.sensitive,
         "identifies_citizen": read.value.identifies_citizen}})
     suggested = suggest_journal(case, read.value)
-    decision = require_signoff(suggested).or_stop()
-    chosen = decision.value
-    if decision.status in (Outcome.APPROVED, Outcome.AMENDED):
+    decision = require_signoff(suggested)
+    robot_kle = suggested.result.kle if suggested.result else None
+    if decision.status in (Outcome.APPROVED, Outcome.AMENDED, Outcome.REJECTED) and robot_kle:
+        kle = robot_kle if decision.status is Outcome.REJECTED else decision.value.kle
         once("learn", lambda: record_confirmed_choice(
-            case, letter.message_id, read.value.text, chosen.kle, decision.status.value))
+            case, letter.message_id, read.value.text, kle, decision.status.value, robot_kle))
+    chosen = decision.or_stop().value
     connection = _connection.get()
     if connection is not None:
         suggested_kle = suggested.result.kle if suggested.result else chosen.kle

@@ -497,8 +497,9 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         with reading(web.engine) as s:
             rows = oversight.step_oversight(s, user, settings.fast_approval_seconds)
             earned = oversight.earned_autonomy(s)
+            thresholds = oversight.threshold_accuracy(s)
         return web.render(request, "oversight.html", rows=rows, earned=earned,
-                          fast_seconds=settings.fast_approval_seconds)
+                          thresholds=thresholds, fast_seconds=settings.fast_approval_seconds)
 
     @app.get("/reports")
     def reports_page(request: Request) -> Response:

@@ -205,6 +205,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "earned_no": ("Godkendelse, indtil det er optjent", "Sign-off until earned"),
     "earned_sample": ("Beholdt / behandlede", "Kept / done"),
     "earned_threshold": ("Krav / vindue", "Required / window"),
+    "threshold_title": ("Træfsikkerhed ved sikkerhedsgrænsen",
+                        "Accuracy at the confidence threshold"),
+    "threshold_intro": (
+        "Under grænsen spørger robotten en sagsbehandler. Robottens sikkerhed er en målt "
+        "sandsynlighed: ved 80 % skal mindst 8 af 10 forslag holde. Her ses, hvor mange af de "
+        "seneste forslag, som en person vurderede (følsomme sager og stikprøver), der blev "
+        "beholdt uændret, over og under grænsen.",
+        "Below the threshold the robot asks a caseworker. The robot's confidence is a measured "
+        "probability: at 80 % at least 8 of 10 suggestions should hold. This shows how many of "
+        "the latest suggestions a person judged (sensitive cases and audit samples) were kept "
+        "unchanged, at or above the threshold and below it."),
+    "threshold_limit": ("Grænse", "Threshold"),
+    "threshold_above": ("Beholdt ved grænsen eller over", "Kept at or above the threshold"),
+    "threshold_below": ("Beholdt under grænsen", "Kept below the threshold"),
+    "threshold_window": ("Seneste vurderinger talt med", "Latest judgements counted"),
+    "threshold_kept": ("{kept} af {judged}", "{kept} of {judged}"),
+    "threshold_none": ("ingen vurderet endnu", "none judged yet"),
     "flows_title": ("Robotter og stopknap", "Robots and stop switch"),
     "flows_intro": (
         "Når en robot er stoppet, skal hvert trin, den udfører, godkendes af en sagsbehandler, "

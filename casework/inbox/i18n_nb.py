@@ -146,6 +146,18 @@ NB: dict[str, str] = {
     "earned_no": "Godkjenning til det er opptjent",
     "earned_sample": "Beholdt / behandlede",
     "earned_threshold": "Krav / vindu",
+    "threshold_title": "Treffsikkerhet ved sikkerhetsgrensen",
+    "threshold_intro": (
+        "Under grensen spør roboten en saksbehandler. Robotens sikkerhet er en målt "
+        "sannsynlighet: ved 80 % skal minst 8 av 10 forslag holde. Her ser du hvor mange av de "
+        "siste forslagene en person vurderte (sensitive saker og stikkprøver), som ble beholdt "
+        "uendret, over og under grensen."),
+    "threshold_limit": "Grense",
+    "threshold_above": "Beholdt ved grensen eller over",
+    "threshold_below": "Beholdt under grensen",
+    "threshold_window": "Siste vurderinger tatt med",
+    "threshold_kept": "{kept} av {judged}",
+    "threshold_none": "ingen vurdert ennå",
     "flows_title": "Roboter og stoppknapp",
     "flows_intro": (
         "Når en robot er stoppet, må hvert trinn den utfører godkjennes av en saksbehandler, "

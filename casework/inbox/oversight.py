@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from casework.autonomy import AutonomyRow, autonomy_rows
 from casework.db.models import LedgerEntry, SignoffTask
 from casework.inbox.identity import User
+from casework.threshold_accuracy import ThresholdAccuracy, threshold_rows
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class StepOversight:
 def earned_autonomy(session: Session) -> list[AutonomyRow]:
     """Every step with earned autonomy that has run (autonomy is per step, not per team)."""
     return autonomy_rows(session)
+
+
+def threshold_accuracy(session: Session) -> list[ThresholdAccuracy]:
+    """Per step with a confidence threshold: how often the suggestions people judged were kept,
+    at or above the threshold and below it (is the calibrated confidence worth trusting?)."""
+    return threshold_rows(session)
 
 
 def step_oversight(session: Session, user: User, fast_seconds: float) -> list[StepOversight]:

@@ -37,6 +37,7 @@ from casework import autonomy
 from casework.autonomy import AutonomyRow
 from casework.db.models import LedgerEntry
 from casework.report.request import ReportError, ReportRequest
+from casework.threshold_accuracy import ThresholdAccuracy, threshold_rows
 
 LEDGER = LedgerEntry.__table__
 C = LEDGER.c
@@ -198,6 +199,7 @@ class Aggregates:
     month_flow_minutes: dict[tuple[str, str], float] = field(default_factory=dict)
     estimates: list[Estimate] = field(default_factory=list)
     autonomy: list[AutonomyRow] = field(default_factory=list)
+    thresholds: list[ThresholdAccuracy] = field(default_factory=list)
     items: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # flow, state -> n
 
 
@@ -307,6 +309,7 @@ def aggregate(conn: Connection, request: ReportRequest) -> Aggregates:
         month_flow_minutes=month_flow,
         estimates=sorted(estimates.values(), key=lambda e: (e.flow, e.step, e.baseline_minutes)),
         autonomy=autonomy_rows(conn, request),
+        thresholds=threshold_rows(conn, request.flow),
         items=item_counts(conn, request),
     )
 

@@ -337,20 +337,37 @@ class ReportWorkbook:
         write_table(ws, TABLE_NAMES["flow_step"], cols, rows)
 
     def _autonomy(self, ws: WriteOnlyWorksheet) -> None:
-        """Each step with earned autonomy: current mode, agreement and what it needs."""
+        """Each step with earned autonomy or a confidence threshold: current mode, agreement
+        and what it needs, and how often judged suggestions were kept at or above the
+        threshold and below it (is the calibrated confidence worth trusting?)."""
         t = self.t
         cols = [Col(t["col_flow"], 24), Col(t["col_step"], 26), Col(t["col_mode_now"], 22),
                 Col(t["col_kept"], 12, "#,##0"), Col(t["col_decisions"], 12, "#,##0"),
                 Col(t["col_agreement"], 12, "0.0%"), Col(t["col_min_agreement"], 14, "0.0%"),
                 Col(t["col_window"], 10, "#,##0"),
-                Col(t["col_mode_changed"], 18, "yyyy-mm-dd hh:mm")]
-        rows = (
-            [a.flow, a.step, t["mode_earned"] if a.earned else t["mode_not_earned"], a.kept,
-             a.decisions, a.kept / a.decisions if a.decisions else None, a.min_agreement,
-             a.window, a.changed_at.replace(tzinfo=None)]
-            for a in self.agg.autonomy
-        )
-        write_table(ws, TABLE_NAMES["autonomy"], cols, rows)
+                Col(t["col_mode_changed"], 18, "yyyy-mm-dd hh:mm"),
+                Col(t["col_threshold"], 14, "0%"), Col(t["col_kept_above"], 16, "0.0%"),
+                Col(t["col_judged_above"], 14, "#,##0"), Col(t["col_kept_below"], 16, "0.0%"),
+                Col(t["col_judged_below"], 14, "#,##0")]
+        earned = {(a.flow, a.step): a for a in self.agg.autonomy}
+        thresholds = {(r.flow, r.step): r for r in self.agg.thresholds}
+
+        def row(key: tuple[str, str]) -> list[Any]:
+            a, r = earned.get(key), thresholds.get(key)
+            if a is not None:
+                values = [t["mode_earned"] if a.earned else t["mode_not_earned"], a.kept,
+                          a.decisions, a.kept / a.decisions if a.decisions else None,
+                          a.min_agreement, a.window, a.changed_at.replace(tzinfo=None)]
+            else:  # a threshold only: agreement over the same judgements, nothing to earn
+                assert r is not None
+                values = [t["mode_threshold"], r.kept, r.decisions,
+                          r.kept / r.decisions if r.decisions else None, None, r.window, None]
+            calibrated = ([None] * 5 if r is None else
+                          [r.threshold, r.above_rate, r.above, r.below_rate, r.below])
+            return [*key, *values, *calibrated]
+
+        write_table(ws, TABLE_NAMES["autonomy"], cols,
+                    (row(key) for key in sorted(earned.keys() | thresholds.keys())))
 
     def _items(self, ws: WriteOnlyWorksheet) -> None:
         """The work-item queue of each flow now: done, waiting for a caseworker, failed."""

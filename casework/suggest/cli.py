@@ -289,7 +289,7 @@ def _register_suggest(app: typer.Typer) -> None:
         _show_notices()
         with _errors():
             store = ExampleStore(examples_dir, municipality)
-            total = len(store.latest(taxonomy_name.value))
+            total = len(store.confirmed(taxonomy_name.value))
             with progress(f"retrain {taxonomy_name.value}", total) as advance:
                 meta = retrain(
                     taxonomy_name.value, store=store, model_dir=model_dir,

@@ -5,6 +5,11 @@ the caseworker chose (and what the robot had suggested), appended to a JSON-line
 file per taxonomy, in one folder per municipality when a municipality is given
 (``<data_dir>/examples/<municipality>/kle.jsonl``; without one, ``<data_dir>/examples/kle.jsonl``).
 
+A rejection names no right code, only a wrong one: it is stored with ``decision="rejected"``
+and ``code`` = the suggestion ruled out, as negative evidence. ``retrain`` learns only from
+``confirmed`` examples (approved or amended); the ranker has no feature for "not this code"
+yet, so rejections are kept (and counted in the model's meta) but do not move the ranking.
+
 ``retrain`` snapshots the store into a model folder with the examples' embeddings precomputed
 and **refits the ranker's weights and calibration** on the examples (cross-fitted: each
 example is scored with the other folds' examples as evidence, as a new letter would be), with
@@ -64,7 +69,8 @@ class Example(BaseModel):
 
     id: str = Field(min_length=1)
     text: str = Field(min_length=1)
-    code: str = Field(min_length=1, description="The code the caseworker chose.")
+    code: str = Field(min_length=1, description="The code the caseworker chose; for a "
+                      "rejection, the suggested code they ruled out.")
     confirmed_at: datetime = Field(default_factory=_now)
     suggested: str | None = Field(None, description="What the robot suggested, if known.")
     decision: Literal["approved", "amended", "rejected"] | None = None
@@ -126,6 +132,10 @@ class ExampleStore:
             by_id[ex.id] = ex
         return list(by_id.values())
 
+    def confirmed(self, taxonomy: str) -> list[Example]:
+        """The latest examples whose code a caseworker chose (not rejections)."""
+        return [ex for ex in self.latest(taxonomy) if ex.decision != "rejected"]
+
 
 class ExampleModelMeta(BaseModel):
     taxonomy: str
@@ -139,6 +149,8 @@ class ExampleModelMeta(BaseModel):
     version: int = STORE_VERSION
     ranker: dict[str, float | str] | None = Field(
         None, description="The refitted ranker's file and cross-fitted metrics, if refitted.")
+    rejected: int = Field(0, description="Rejections in the store: kept as negative "
+                                         "evidence, not learnt from.")
 
 
 class ExampleModel:
@@ -315,13 +327,17 @@ def retrain(taxonomy_name: str, *, store: ExampleStore | None = None,
     from casework.suggest.ranker import local_ranker_file
 
     store = store or ExampleStore()
-    examples = store.latest(taxonomy_name)
+    latest = store.latest(taxonomy_name)
+    examples = [ex for ex in latest if ex.decision != "rejected"]
     if not examples:
+        rejected = f" (only {len(latest)} rejection(s))" if latest else ""
         raise ValueError(
-            f"no confirmed examples for {taxonomy_name} in {store.path(taxonomy_name)}")
+            f"no confirmed examples for {taxonomy_name} in {store.path(taxonomy_name)}"
+            f"{rejected}")
     taxonomy = load_taxonomy(taxonomy_name, taxonomy_path, branches)
     engine = resolve_engine(engine)
     model = build_example_model(taxonomy, examples, engine, http_url=http_url)
+    model.meta.rejected = len(latest) - len(examples)
     folder = Path(model_dir) if model_dir else ExampleModel.default_dir(
         taxonomy_name, store.municipality)
     dense = dense_encoder(engine, http_url=http_url) if engine != "tfidf" else None

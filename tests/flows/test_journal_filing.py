@@ -119,6 +119,7 @@ def test_amended_choice_is_filed_kept_as_example_and_learnt(
     assert f"rettet af en sagsbehandler (robottens forslag var {suggested['kle']})" in note.text
     [example] = ExampleStore().iter("kle")
     assert (example.id, example.code) == ("JF-2", chosen)
+    assert (example.suggested, example.decision) == (suggested["kle"], "amended")
     assert example.text.startswith("Ansøgning om nedrivning af udhus")
     with reading() as session:
         event = session.scalars(select(AuditEvent).where(
@@ -128,3 +129,32 @@ def test_amended_choice_is_filed_kept_as_example_and_learnt(
     retrain("kle")  # what `casework suggest retrain kle` does
     top = _kle_suggester().suggest([letter.subject + "\n" + letter.body])[0][0]
     assert top.code == chosen  # the running flow picks up the retrained model
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_rejected_suggestion_is_kept_as_negative_evidence_and_not_learnt(
+        cases: CaseSystemClient, case_server, inbox_ready) -> None:  # noqa: F811
+    """A rejection names the wrong code, not the right one: it is stored (decision
+    "rejected", code = the suggestion ruled out), nothing is filed, and retraining does not
+    teach the rejected code."""
+    from flows.journal_placement import Letter, add_letters, journal_placement
+
+    letter = Letter(**{**LETTER, "message_id": "JF-3", "sensitive": True})
+    add_letters([letter])
+    [parked] = journal_placement().rows
+    with reading() as session:
+        task = session.get(SignoffTask, parked.signoff_task_id)
+    suggested = task.payload["suggestion"]["kle"]
+    decide_in_inbox(inbox_ready, "anna.byg", task, "rejected", reason="Forkert emne")
+    [row] = journal_placement().rows
+    assert row.outcome == "rejected" and cases.list_journal_notes(CASE_ID) == []
+    [example] = ExampleStore().iter("kle")
+    assert (example.id, example.code, example.suggested, example.decision) == (
+        "JF-3", suggested, suggested, "rejected")
+    assert ExampleStore().confirmed("kle") == []
+    with reading() as session:
+        event = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "suggest.example_recorded")).one()
+    assert event.details == {"taxonomy": "kle", "code": suggested, "decision": "rejected"}
+    with pytest.raises(ValueError, match=r"no confirmed examples .*only 1 rejection"):
+        retrain("kle")

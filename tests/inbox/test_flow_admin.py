@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from inbox_helpers import csrf_of
+import pytest
+from inbox_helpers import csrf_of, make_task
 from sqlalchemy import select, update
 
 from casework.db.models import AuditEvent, SignoffTask
 from casework.db.session import reading, transaction
 from casework.signoff.escalation import escalate_overdue
 from casework.stop_switch import stop_reason
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_admin_stops_and_restarts_a_flow(as_user, engine):
@@ -79,3 +84,40 @@ def test_team_lead_sees_each_steps_earned_autonomy(as_user, engine):
     row = page.text.split('data-step="journal_placement.suggest_journal"')[1].split("</tr>")[0]
     assert 'data-earned="yes"' in row
     assert "96,5\u00a0%" in row and "193 / 200" in row and "95,0\u00a0% / 200" in row
+
+
+@pytest.mark.parametrize("lang", ["en", "da", "nb"])
+def test_team_lead_sees_accuracy_at_the_policys_confidence_threshold(as_user, engine, lang):
+    """From the policy in force (confidence < 0.8): of the judged suggestions at or above 80 %,
+    3 of 4 kept; below, 1 of 2; in each language, with no policy syntax on the page."""
+    from test_languages import problems
+
+    from casework.db.models import PolicyVersion
+
+    text = (REPO / "policies" / "journal_placement.yaml").read_text(encoding="utf-8")
+    with transaction(engine) as s:
+        s.add(PolicyVersion(hash="j" * 64, flow="journal_placement",
+                            path="policies/journal_placement.yaml", content=text,
+                            first_seen_at=datetime.now(UTC)))
+    judged = [(0.9, "approved"), (0.85, "approved"), (0.97, "amended"), (0.8, "approved"),
+              (0.5, "approved"), (0.3, "rejected")]
+    for n, (confidence, decision) in enumerate(judged):
+        task_id = make_task(engine, flow="journal_placement", step="suggest_journal",
+                            suggestion={"kle": "02.34.02", "title": "Byggetilladelse",
+                                        "confidence": confidence})
+        with transaction(engine) as s:
+            s.execute(update(SignoffTask).where(SignoffTask.id == task_id).values(
+                status="decided", decision=decision, decided_by="anna.byg",
+                decided_at=datetime.now(UTC) - timedelta(minutes=n)))
+    lise = as_user("lise.leder")
+    lise.post("/language", data={"language": lang, "csrf": csrf_of(lise.get("/queue").text)})
+    page = lise.get("/oversight")
+    assert page.status_code == 200 and f'<html lang="{lang}">' in page.text
+    table = page.text.split('id="threshold-accuracy"')[1].split("</table>")[0]
+    row = table.split('data-step="journal_placement.suggest_journal"')[1].split("</tr>")[0]
+    cells = [re.sub(r"[ \n]+", " ", c).strip()
+             for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    of, comma = {"en": ("of", "."), "da": ("af", ","), "nb": ("av", ",")}[lang]
+    assert cells[2:] == ["80\u00a0%", f"75{comma}0\u00a0% (3 {of} 4)",
+                         f"50{comma}0\u00a0% (1 {of} 2)", "200"]
+    assert problems(page.text, lang) == []

@@ -234,7 +234,7 @@ def test_tables_formats_panes_and_widths(ledger, tmp_path: Path, lang: str) -> N
         "sheet_kle": ("kle", "A1:I5"),
         "sheet_estimate": ("estimate", "A1:H6"),
         "sheet_charts": ("chart", "A1:C13"),
-        "sheet_autonomy": ("autonomy", "A1:I2"),  # no step earns autonomy: one blank row
+        "sheet_autonomy": ("autonomy", "A1:N2"),  # no step earns autonomy: one blank row
         "sheet_items": ("items", "A1:H2"),  # no work items in this ledger: one blank row
         "sheet_rows": ("rows", "A1:Q12"),
     }
@@ -499,11 +499,59 @@ def test_earned_autonomy_sheet(ledger: Engine, tmp_path: Path) -> None:
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert rows == [
         ["journal_placement", "suggest_journal", "Runs on its own (earned)", 193, 200,
-         pytest.approx(0.965), 0.95, 200, datetime(2026, 5, 4, 10, 30)],
+         pytest.approx(0.965), 0.95, 200, datetime(2026, 5, 4, 10, 30)] + [None] * 5,
         ["routing", "route_letter", "Sign-off until earned", 30, 40, 0.75, 0.9, 100,
-         datetime(2026, 5, 4, 10, 30)],
+         datetime(2026, 5, 4, 10, 30)] + [None] * 5,
     ]
     assert ws.cell(2, 6).number_format == "0.0%"
+
+
+@pytest.mark.parametrize("lang", ["en", "da"])
+def test_earned_autonomy_sheet_shows_accuracy_at_the_confidence_threshold(
+        ledger: Engine, tmp_path: Path, lang: str) -> None:
+    """A step whose policy in force says ``confidence < 0.8``: of its judged suggestions,
+    kept at or above 80 % (2 of 2) and below (1 of 3), beside its agreement (3 of 5)."""
+    from sqlalchemy import select
+
+    from casework.db.models import LedgerEntry, PolicyVersion, SignoffTask
+    from casework.db.session import transaction
+    from casework.signoff.tasks import signoff_task_values
+
+    text = (Path(__file__).resolve().parents[2] / "policies" / "journal_placement.yaml"
+            ).read_text(encoding="utf-8")
+    when = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
+    with reading(ledger) as s:
+        ledger_ids = list(s.scalars(select(LedgerEntry.id).order_by(LedgerEntry.id).limit(5)))
+    with transaction(ledger) as s:
+        s.add(PolicyVersion(hash="j" * 64, flow="journal_placement",
+                            path="policies/journal_placement.yaml", content=text,
+                            first_seen_at=when))
+        for ledger_id, (confidence, decision) in zip(ledger_ids, [
+                (0.9, "approved"), (0.8, "approved"), (0.6, "approved"), (0.5, "rejected"),
+                (0.2, "amended")], strict=True):
+            values = signoff_task_values(
+                ledger_entry_id=ledger_id, flow="journal_placement", flow_run_id="r",
+                step="suggest_journal", case_ref="c", department="byggeri", roles=[],
+                departments=[], suggestion={"kle": "02.34.02", "confidence": confidence},
+                reasons=[], case_summary=None, deadline_hours=None, policy_hash="j" * 64,
+                now=when)
+            s.add(SignoffTask(**{**values, "status": "decided", "decision": decision,
+                                 "decided_at": when}))
+    _, wb = build(ledger, tmp_path, lang=lang)
+    t = labels(lang)
+    ws = wb[t["sheet_autonomy"]]
+    header = [c.value for c in ws[1]]
+    [row] = [dict(zip(header, (c.value for c in r), strict=True))
+             for r in ws.iter_rows(min_row=2)]
+    assert row == {
+        t["col_flow"]: "journal_placement", t["col_step"]: "suggest_journal",
+        t["col_mode_now"]: t["mode_threshold"], t["col_kept"]: 3, t["col_decisions"]: 5,
+        t["col_agreement"]: 0.6, t["col_min_agreement"]: None, t["col_window"]: 200,
+        t["col_mode_changed"]: None, t["col_threshold"]: 0.8, t["col_kept_above"]: 1.0,
+        t["col_judged_above"]: 2, t["col_kept_below"]: pytest.approx(1 / 3),
+        t["col_judged_below"]: 3}
+    assert ws.cell(2, 10).number_format == "0%" and ws.cell(2, 11).number_format == "0.0%"
+    assert ws.tables[TABLE_NAMES["autonomy"]].ref == "A1:N2"
 
 
 @pytest.mark.parametrize("lang", ["en", "da", "nb"])

@@ -27,6 +27,27 @@ def test_store_appends_and_last_confirmation_wins(tmp_path: Path) -> None:
         store.add(kle, [Example(id="3", text="x", code="99.99.99")])
 
 
+def test_rejections_are_kept_but_only_confirmed_choices_are_learnt(
+        tmp_path: Path, suggest_cache: Path) -> None:
+    kle = load_kle()
+    store = ExampleStore(tmp_path / "examples")
+    store.add(kle, [Example(id="1", text="hundeskov ved søen", code="09.19.00",
+                            suggested="09.19.00", decision="approved"),
+                    Example(id="2", text="carport i haven", code="02.34.02",
+                            suggested="02.34.30", decision="amended"),
+                    Example(id="3", text="nedrivning af udhus", code="82.21.00",
+                            suggested="82.21.00", decision="rejected")])
+    assert [ex.id for ex in store.latest("kle")] == ["1", "2", "3"]
+    assert [ex.id for ex in store.confirmed("kle")] == ["1", "2"]
+    meta = retrain("kle", store=store, model_dir=tmp_path / "model", engine="tfidf")
+    assert (meta.examples, meta.rejected) == (2, 1)
+    assert "82.21.00" not in ExampleModel.load(tmp_path / "model").codes
+    # a later confirmation of the rejected letter's right code makes it a positive example
+    store.add(kle, [Example(id="3", text="nedrivning af udhus", code="02.34.30",
+                            suggested="82.21.00", decision="amended")])
+    assert [ex.code for ex in store.confirmed("kle")] == ["09.19.00", "02.34.02", "02.34.30"]
+
+
 def test_store_reports_corrupt_line(tmp_path: Path) -> None:
     store = ExampleStore(tmp_path)
     store.path("kle").write_text('{"id": "1", "text": "a", "code": "02.34.02"}\nnot json\n',
