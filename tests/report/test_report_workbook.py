@@ -476,10 +476,10 @@ def test_the_rows_must_add_up_or_the_report_fails(ledger, tmp_path, monkeypatch)
     assert not list((tmp_path / "out").iterdir())
 
 
-def test_norwegian_falls_back_to_danish_labels(ledger, tmp_path) -> None:
+def test_norwegian_gets_bokmal_labels(ledger, tmp_path) -> None:
     summary, wb = build(ledger, tmp_path, lang="nb")
     assert summary.lang == "nb"
-    assert wb.sheetnames[0] == "Oversigt" and summary.rows_sheets == ["Rækker"]
+    assert wb.sheetnames[0] == "Oversikt" and summary.rows_sheets == ["Rader"]
 
 
 def test_earned_autonomy_sheet(ledger: Engine, tmp_path: Path) -> None:
