@@ -117,7 +117,7 @@ def test_judged_suggestions_split_at_the_threshold(db_engine: Engine) -> None:
 def test_rows_come_from_the_policy_in_force(db_engine: Engine) -> None:
     journal = (REPO / "policies" / "journal_placement.yaml").read_text(encoding="utf-8")
     routing = (REPO / "policies" / "routing.yaml").read_text(encoding="utf-8")
-    earlier = routing.replace("confidence < 0.6", "confidence < 0.7")
+    earlier = routing.replace("confidence < 0.8", "confidence < 0.7")
     store_policy(db_engine, "journal_placement", journal, T0)
     # routing: the activated version counts, not a newer one a developer's run used
     store_policy(db_engine, "routing", earlier, T0, activate=True)
