@@ -52,7 +52,10 @@ file_kle:
 """
 
 
-def make_robot(tmp_path: Path, effects: list[tuple[str, str]], policy: str = POLICY):
+def make_robot(tmp_path: Path, effects: list[tuple[str, str]], policy: str = POLICY, *,
+               on_suggest=None, on_act=None):  # type: ignore[no-untyped-def]
+    """A two-step robot (suggest, then the act of filing it); ``on_suggest`` / ``on_act`` run
+    inside the steps (to make them slow or fail)."""
     name = f"t_{uuid4().hex[:8]}"
     path = tmp_path / f"{name}.yaml"
     path.write_text(f"flow: {name}\nsteps:\n" + textwrap.indent(policy, "  "))
@@ -62,12 +65,16 @@ def make_robot(tmp_path: Path, effects: list[tuple[str, str]], policy: str = POL
     @robot.step(kind="preparatory")
     def suggest(case: Case, letter: Letter) -> Suggestion:
         runs.append(case.id)
+        if on_suggest:
+            on_suggest()
         if letter.explode:
             raise RuntimeError(f"case system down for {case.id}")
         return Suggestion(kle="02.34.02", confidence=letter.confidence)
 
     @robot.act(kind="preparatory")
     def file_kle(case: Case, decision: Decision[Suggestion]) -> Filed:
+        if on_act:
+            on_act()
         effects.append((case.id, decision.value.kle))
         return Filed(kle=decision.value.kle)
 
@@ -288,46 +295,26 @@ def test_a_stopped_flow_holds_acts_on_work_only_the_robot_prepared(
 
     monkeypatch.setenv("CASEWORK_ITEM_RETRY_SECONDS", "0")
     reset_settings_cache()
-    name = f"t_{uuid4().hex[:8]}"
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(f"flow: {name}\nsteps:\n" + textwrap.indent(POLICY, "  "))
-    robot = CaseworkFlow(name, policy_file=path)
-    effects: list[str] = []
+    effects: list[tuple[str, str]] = []
     down = {"now": True}
 
-    @robot.step(kind="preparatory")
-    def suggest(case: Case, letter: Letter) -> Suggestion:
-        return Suggestion(kle="02.34.02", confidence=0.9)
-
-    @robot.act(kind="preparatory")
-    def file_kle(case: Case, decision: Decision[Suggestion]) -> Filed:
+    def case_system() -> None:
         if down["now"]:
             raise RuntimeError("case system down")
-        effects.append(case.id)
-        return Filed(kle=decision.value.kle)
 
-    def handle(letter: Letter) -> dict:
-        case = Case(id=letter.case_id, department="byg")
-        decision = require_signoff(suggest(case, letter)).or_stop()
-        require_signoff(file_kle(case, decision)).or_stop()
-        return {"status": "filed"}
-
-    @robot.flow()
-    def run() -> object:
-        return robot.process(handle)
-
-    [item_id] = robot.add_items([NewItem(key="message:1", payload={"case_id": "SAG-1",
-                                                                   "text": "x"})]).ids
+    robot, run, _ = make_robot(tmp_path, effects, on_act=case_system)
+    [item_id] = add_letters(robot, [Letter(case_id="SAG-1", text="x")])
     assert [r.state for r in run().rows] == [ItemState.FAILED]  # suggested, filing failed
     down["now"] = False
-    set_stopped(name, stopped=True, actor="ops", reason="audit of the robot")
+    set_stopped(robot.name, stopped=True, actor="ops", reason="audit of the robot")
     held = run().rows
     assert [(r.state, r.outcome) for r in held] == [(ItemState.READY, "held")]
     assert effects == [] and "held" in (queue.get_item(item_id).last_error or "")
-    set_stopped(name, stopped=False, actor="ops", reason="audit done")
+    set_stopped(robot.name, stopped=False, actor="ops", reason="audit done")
     with transaction() as s:  # the hold's wait is over
         s.get(WorkItem, item_id).not_before = None
-    assert [r.state for r in run().rows] == [ItemState.DONE] and effects == ["SAG-1"]
+    assert [r.state for r in run().rows] == [ItemState.DONE]
+    assert effects == [("SAG-1", "02.34.02")]
 
 
 def test_a_worker_that_lost_its_lease_does_not_act(tmp_path: Path,
@@ -338,36 +325,16 @@ def test_a_worker_that_lost_its_lease_does_not_act(tmp_path: Path,
 
     monkeypatch.setenv("CASEWORK_ITEM_LEASE_SECONDS", "0.3")
     reset_settings_cache()
-    name = f"t_{uuid4().hex[:8]}"
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(f"flow: {name}\nsteps:\n" + textwrap.indent(POLICY, "  "))
-    robot = CaseworkFlow(name, policy_file=path)
-    effects: list[str] = []
+    effects: list[tuple[str, str]] = []
+    taken: list[str] = []
 
-    @robot.step(kind="preparatory")
-    def suggest(case: Case, letter: Letter) -> Suggestion:
-        with transaction() as s:  # meanwhile another worker takes the item over
-            s.get(WorkItem, item_id).lease_holder = "another-worker"
+    def taken_over_meanwhile() -> None:
+        with transaction() as s:
+            s.get(WorkItem, taken[0]).lease_holder = "another-worker"
         time.sleep(0.6)
-        return Suggestion(kle="02.34.02", confidence=0.9)
 
-    @robot.act(kind="preparatory")
-    def file_kle(case: Case, decision: Decision[Suggestion]) -> Filed:
-        effects.append(case.id)
-        return Filed(kle=decision.value.kle)
-
-    def handle(letter: Letter) -> dict:
-        case = Case(id=letter.case_id, department="byg")
-        decision = require_signoff(suggest(case, letter)).or_stop()
-        require_signoff(file_kle(case, decision)).or_stop()
-        return {"status": "filed"}
-
-    @robot.flow()
-    def run() -> object:
-        return robot.process(handle)
-
-    [item_id] = robot.add_items([NewItem(key="message:1", payload={"case_id": "SAG-1",
-                                                                   "text": "x"})]).ids
+    robot, run, _ = make_robot(tmp_path, effects, on_suggest=taken_over_meanwhile)
+    taken.extend(add_letters(robot, [Letter(case_id="SAG-1", text="x")]))
     [row] = run().rows
     assert row.outcome == "taken over" and effects == []
-    assert queue.get_item(item_id).lease_holder == "another-worker"
+    assert queue.get_item(taken[0]).lease_holder == "another-worker"
