@@ -17,6 +17,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from contextlib import nullcontext
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
@@ -256,9 +257,12 @@ def journal_placement(item_ids: list[str] | None = None, case_system_url: str | 
     system configured (``case_system_url`` or ``CASEWORK_CASE_SYSTEM_URL``, token in
     ``CASEWORK_CASE_SYSTEM_TOKEN``) a used suggestion is also filed there.
     """
-    token = _connection.set(case_system_connection(case_system_url))
+    connection = case_system_connection(case_system_url)
+    token = _connection.set(connection)
     _kle_suggester()  # load the model before the first letter, not inside its step time
     try:
-        return robot.process(place_letter, item_ids=item_ids, limit=limit)
+        # One client for the run, shared by the item threads (not one per letter).
+        with connection.shared() if connection else nullcontext():
+            return robot.process(place_letter, item_ids=item_ids, limit=limit)
     finally:
         _connection.reset(token)
