@@ -189,11 +189,14 @@ def ledger_summary() -> None:
     fw = max([len("flow"), *(len(r.flow) for r in rows)])  # long names widen their column
     sw = max([len("step"), *(len(r.step) for r in rows)])
     typer.echo(f"{'flow':<{fw}} {'step':<{sw}} {'runs':>6} {'auto':>6} {'sign-off':>8} "
-               f"{'manual':>6} {'failed':>6} {'saved h':>8}")
+               f"{'manual':>6} {'failed':>6} {'review min':>10} {'saved h':>8}")
     for r in rows:
         typer.echo(f"{r.flow:<{fw}} {r.step:<{sw}} {r.runs:>6} {r.autonomous:>6} "
-                   f"{r.signoff:>8} {r.manual:>6} {r.failed:>6} {r.saved_minutes / 60:>8.2f}")
-    typer.echo(f"hours saved in total: {hours:.2f}")
+                   f"{r.signoff:>8} {r.manual:>6} {r.failed:>6} {r.human_seconds / 60:>10.1f} "
+                   f"{r.saved_minutes / 60:>8.2f}")
+    review = sum(r.human_seconds for r in rows) / 60
+    typer.echo(f"hours saved in total: {hours:.2f} (caseworkers' measured review time: "
+               f"{review:.1f} minutes, already subtracted)")
 
 
 def _safe_url(url: str) -> str:

@@ -25,6 +25,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from casework.case import Case, Evidence, EvidenceDocument
+from casework.departments import display_name
 from casework.items.keys import case_key
 from casework.items.processing import ItemsReport
 from casework.items.queue import Added, NewItem
@@ -189,7 +190,10 @@ def draft_request_letter(case: Case, application: ApplicationFile, screening: Sc
     text = request_letter(
         case_id=case.id, case_title=application.title,
         application_title=screening.application_title or "byggetilladelse",
-        missing=missing, deadline=deadline, sender=application.department or "Byggesager")
+        missing=missing, deadline=deadline,
+        # Signed with the department's name from the directory, never its id ("byggeri").
+        sender=display_name(application.department, "da") if application.department
+        else "Byggesager")
     return DraftLetter(
         subject=f"Manglende dokumenter til din byggeansøgning (sag {case.id})",
         text=text, missing=[title for title, _ in missing], reply_by=deadline,

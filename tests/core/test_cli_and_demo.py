@@ -83,6 +83,7 @@ def test_demo_runs_the_main_job(prefect_api: str, tmp_path: Path) -> None:
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert summary.returncode == 0, summary.stderr
     assert "suggest_journal" in summary.stdout and "hours saved in total" in summary.stdout
+    assert "review min" in summary.stdout  # caseworkers' measured time, per step
 
 
 def counts(data_dir: Path) -> tuple[int, int, float]:

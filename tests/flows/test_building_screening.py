@@ -211,3 +211,23 @@ def test_open_building_cases_are_found_by_type_and_wait_when_recorded(
     assert building_screening().rows == []  # run again: nothing new, nobody asked twice
     with reading() as session:
         assert len(session.scalars(select(SignoffTask)).all()) == 2
+
+
+def test_the_request_letter_is_signed_with_the_departments_name() -> None:
+    """The draft to the citizen is signed with the department's name from the directory, not
+    its id ("Med venlig hilsen byggeri")."""
+    from datetime import date
+
+    from casework.case import Case
+    from flows.building_screening import ApplicationFile, Screening, draft_request_letter
+
+    application = ApplicationFile(title="Carport", department="byggeri", kle=None, documents=[])
+    screening = Screening(reference="r", application_type="secondary_building",
+                          application_title="Carport", type_certain=True, present=[],
+                          missing=[], unsure=[], complete=False, confidence=1.0,
+                          requirements_version="1")
+    letter = draft_request_letter.fn.__wrapped__(Case(id="SAG-1"), application, screening, 14)
+    lines = letter.text.splitlines()
+    signed = lines[lines.index("Med venlig hilsen") + 1]
+    assert signed == "Byggeri"  # the directory's name, not the id "byggeri"
+    assert date.today() <= letter.reply_by
