@@ -264,6 +264,13 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
                         and (task.decision == done or (done == decisions.ANSWER
                                                        and task.kind == "shadow")):
                     message, shown = "decision_saved", {"decision": done}
+        elif done in ("claimed", "released"):
+            with reading(web.engine) as s:
+                task = get_visible_task(s, user, task_id)
+                # Confirmed only when it is so now (a link cannot claim anything).
+                if task is not None and task.status == "awaiting" and (
+                        (done == "claimed") == (task.claimed_by == user.id)):
+                    message = f"{done}_saved"
         return _task_page(request, user, task_id, kle_q=kle_q[:100], message=message,
                           message_values=shown)
 
@@ -348,7 +355,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
         except decisions.Refused as exc:
             return _task_page(request, user, task_id, message=exc.key,
                               message_values=exc.values, status_code=409, open_view=False)
-        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+        return RedirectResponse(f"/tasks/{task_id}?done=claimed", status_code=303)
 
     @app.post("/tasks/{task_id}/release")
     def release(request: Request, task_id: str, csrf: str = Form(""),
@@ -367,7 +374,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             status = 403 if exc.key == "forbidden" else 409
             return _task_page(request, user, task_id, message=exc.key,
                               message_values=exc.values, status_code=status, open_view=False)
-        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+        return RedirectResponse(f"/tasks/{task_id}?done=released", status_code=303)
 
     @app.post("/tasks/{task_id}/heartbeat")
     def heartbeat(request: Request, task_id: str, csrf: str = Form(""),

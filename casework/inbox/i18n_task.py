@@ -130,6 +130,17 @@ TASK_TEXTS: dict[str, tuple[str, str, str]] = {
                                                     "note on a complete application"),
     "step_handle_by_hand": ("behandl i hånden", "behandle manuelt", "handle by hand"),
     # -- why it waits for a person ----------------------------------------------------------
+    "claimed_saved": ("Du har taget opgaven. Den står nu på dig.",
+                      "Du har tatt oppgaven. Den står nå på deg.",
+                      "You have taken the task. It is now yours."),
+    "released_saved": ("Opgaven er lagt tilbage i køen.", "Oppgaven er lagt tilbake i køen.",
+                       "The task is back in the queue."),
+    "shortcuts_hint": ("Genveje: Alt+Shift+G godkend, Alt+Shift+N godkend og næste, "
+                       "Alt+Shift+A afvis (Ctrl+Option på Mac).",
+                       "Snarveier: Alt+Shift+G godkjenn, Alt+Shift+N godkjenn og neste, "
+                       "Alt+Shift+A avvis (Ctrl+Option på Mac).",
+                       "Shortcuts: Alt+Shift+G approve, Alt+Shift+N approve and next, "
+                       "Alt+Shift+A reject (Ctrl+Option on a Mac)."),
     "prefect_run_link": ("Robottens kørsel i Prefect", "Robotens kjøring i Prefect",
                          "The robot's run in Prefect"),
     "reason_robot_failed": ("Robotten kunne ikke gøre sagen færdig ({attempts} forsøg). Behandl "

@@ -164,3 +164,19 @@ def test_automation_admins_get_a_link_to_the_prefect_run(engine) -> None:
     assert f'href="https://prefect.test/runs/flow-run/{run_id}"' in admin_page
     assert "Robottens kørsel i Prefect" in admin_page
     assert "prefect.test" not in login(app, "anna.byg").get(f"/tasks/{task_id}").text
+
+
+def test_claim_and_release_are_confirmed_and_a_link_confirms_nothing(engine, app) -> None:
+    from inbox_helpers import csrf_of, login, make_task
+
+    task_id = make_task(engine)
+    anna = login(app, "anna.byg")
+    page = anna.get(f"/tasks/{task_id}")
+    claimed = anna.post(f"/tasks/{task_id}/claim", data={"csrf": csrf_of(page.text)})
+    assert "Du har taget opgaven" in claimed.text and claimed.url.path == f"/tasks/{task_id}"
+    released = anna.post(f"/tasks/{task_id}/release", data={"csrf": csrf_of(claimed.text)})
+    assert "Opgaven er lagt tilbage i køen" in released.text
+    # Typing the confirmation into the address bar claims nothing and confirms nothing.
+    forged = anna.get(f"/tasks/{task_id}?done=claimed")
+    assert "Du har taget opgaven" not in forged.text
+    assert "Alt+Shift+G" in forged.text  # the keyboard shortcuts are named on the page
