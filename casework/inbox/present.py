@@ -11,6 +11,7 @@ from typing import Any
 
 from casework import departments
 from casework.inbox import i18n
+from casework.policy.titles import titles_of
 
 #: Confidence words: at or above the first bound "høj", at or above the second "middel".
 HIGH, MEDIUM = 0.8, 0.55
@@ -64,13 +65,18 @@ class Present:
         return departments.display_name(department_id, self.lang)
 
     def flow(self, flow: str) -> str:
-        return self.t(f"flow_{flow}") if self.has(f"flow_{flow}") else self.t("flow_unnamed")
+        if self.has(f"flow_{flow}"):
+            return self.t(f"flow_{flow}")
+        title, _ = titles_of(flow)  # a robot's own policy names it (title: {da, nb, en})
+        return getattr(title, self.lang, None) or self.t("flow_unnamed")
 
     def step(self, flow: str, step: str) -> str:
         for key in (f"step_{flow}_{step}", f"step_{step}"):
             if self.has(key):
                 return self.t(key)
-        return self.t("step_unnamed")
+        _, steps = titles_of(flow)
+        found = steps.get(step)
+        return getattr(found, self.lang, None) or self.t("step_unnamed")
 
     def decision(self, decision: str | None) -> str:
         return self.t(decision) if decision and self.has(decision) else "–"

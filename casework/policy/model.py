@@ -96,6 +96,15 @@ class EarnedAutonomy(_Strict):
     audit_sample: float = Field(default=0.05, ge=0, lt=1, allow_inf_nan=False)
 
 
+class Titles(_Strict):
+    """A name people read (in the inbox, letters, reports) in each language the project
+    speaks; field names and slugs never reach their pages."""
+
+    da: Text
+    nb: Text
+    en: Text
+
+
 class StepPolicy(_Strict):
     """How one step runs. ``legal_basis`` comes before ``mode`` so the mode rule can see it.
 
@@ -123,6 +132,7 @@ class StepPolicy(_Strict):
     on_overdue: OnOverdue = "remind"
     four_eyes: bool = False
     autonomy: EarnedAutonomy | None = None
+    title: Titles | None = None
 
     @field_validator("mode")
     @classmethod
@@ -164,6 +174,7 @@ class FlowPolicy(_Strict):
     """A whole policy file: one flow and the policy of each of its steps."""
 
     flow: Name
+    title: Titles | None = None
     description: str | None = None
     department: Text | None = None
     ai_act: AiAct | None = None

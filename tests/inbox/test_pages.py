@@ -180,3 +180,29 @@ def test_claim_and_release_are_confirmed_and_a_link_confirms_nothing(engine, app
     forged = anna.get(f"/tasks/{task_id}?done=claimed")
     assert "Du har taget opgaven" not in forged.text
     assert "Alt+Shift+G" in forged.text  # the keyboard shortcuts are named on the page
+
+
+def test_a_new_robots_policy_titles_name_it_on_the_pages(engine, app) -> None:
+    """Any robot — not only the bundled four — is named for people by its policy's titles."""
+    from datetime import UTC, datetime
+
+    from inbox_helpers import login, make_task
+
+    from casework.db.models import PolicyVersion
+    from casework.db.session import transaction
+    from casework.policy.titles import forget
+
+    policy = ("flow: parking_permit\n"
+              "title: {da: Parkeringstilladelse, nb: Parkeringstillatelse, "
+              "en: Parking permit}\n"
+              "steps:\n  check_plate:\n"
+              "    title: {da: tjek nummerpladen, nb: sjekk skiltet, en: check the plate}\n"
+              "    kind: preparatory\n    mode: autonomous\n    manual_minutes: 3\n")
+    with transaction(engine) as s:
+        s.add(PolicyVersion(hash="t" * 64, flow="parking_permit", path="parking_permit.yaml",
+                            content=policy, first_seen_at=datetime.now(UTC)))
+    forget()
+    task_id = make_task(engine, flow="parking_permit", step="check_plate")
+    page = login(app, "anna.byg").get(f"/tasks/{task_id}").text
+    assert "Parkeringstilladelse: tjek nummerpladen" in page
+    assert "check_plate" not in page and "parking_permit" not in page
