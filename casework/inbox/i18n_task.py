@@ -130,6 +130,33 @@ TASK_TEXTS: dict[str, tuple[str, str, str]] = {
                                                     "note on a complete application"),
     "step_handle_by_hand": ("behandl i hånden", "behandle manuelt", "handle by hand"),
     # -- why it waits for a person ----------------------------------------------------------
+    # -- e-mail and Teams digests (casework/inbox/notify.py) ---------------------------
+    "digest_subject": ("Godkendelsesindbakke: {parts}", "Godkjenningsinnboks: {parts}",
+                "Sign-off inbox: {parts}"),
+    "digest_n_arrived": ("{n} nye opgaver", "{n} nye oppgaver", "{n} new tasks"),
+    "digest_one_arrived": ("1 ny opgave", "1 ny oppgave", "1 new task"),
+    "digest_n_overdue": ("{n} over fristen", "{n} over fristen", "{n} overdue"),
+    "digest_hello_person": ("Hej {name}", "Hei {name}", "Hello {name}"),
+    "digest_hello_team": ("Til {team}", "Til {team}", "To {team}"),
+    "digest_arrived": ("Nye opgaver, der venter på godkendelse:",
+                "Nye oppgaver som venter på godkjenning:",
+                "New tasks waiting for sign-off:"),
+    "digest_overdue": ("Opgaver, hvis frist er overskredet:",
+                       "Oppgaver der fristen er overskredet:", "Tasks past their deadline:"),
+    "digest_line": ("{step} ({department}), frist {deadline}",
+                    "{step} ({department}), frist {deadline}",
+                    "{step} ({department}), due {deadline}"),
+    "digest_no_deadline": ("ingen", "ingen", "none"),
+    "digest_more": ("… og {n} flere. Se køen: {url}", "… og {n} flere. Se køen: {url}",
+             "… and {n} more. See the queue: {url}"),
+    "digest_footer": ("Linkene åbner opgaven i indbakken; der besluttes intet, før du selv gør "
+                      "det. "
+               "Du får denne besked, fordi du abonnerer på nye og forsinkede opgaver.",
+               "Lenkene åpner oppgaven i innboksen; ingenting blir bestemt før du gjør det selv. "
+               "Du får denne meldingen fordi du abonnerer på nye og forsinkede oppgaver.",
+               "The links open the task in the inbox; nothing is decided until you do it. "
+               "You get this message because you subscribed to new and overdue tasks."),
+    "digest_open": ("Åbn", "Åpne", "Open"),
     "claimed_saved": ("Du har taget opgaven. Den står nu på dig.",
                       "Du har tatt oppgaven. Den står nå på deg.",
                       "You have taken the task. It is now yours."),

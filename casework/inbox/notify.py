@@ -32,7 +32,7 @@ from casework.db.models import (
     SignoffTask,
 )
 from casework.db.session import get_engine, reading, transaction
-from casework.inbox.i18n import LANGUAGES
+from casework.inbox.i18n import LANGUAGES, translate
 from casework.inbox.identity import ROLES, User, load_user, visible_to
 from casework.inbox.notify_send import (
     Message,
@@ -48,38 +48,11 @@ log = logging.getLogger(__name__)
 MAX_LISTED = 25  # tasks named in one digest; the rest are counted and linked to the queue
 EVENTS = ("arrived", "overdue")
 
-TEXTS: dict[str, tuple[str, str, str]] = {  # (da, nb, en)
-    "subject": ("Godkendelsesindbakke: {parts}", "Godkjenningsinnboks: {parts}",
-                "Sign-off inbox: {parts}"),
-    "n_arrived": ("{n} nye opgaver", "{n} nye oppgaver", "{n} new tasks"),
-    "one_arrived": ("1 ny opgave", "1 ny oppgave", "1 new task"),
-    "n_overdue": ("{n} over fristen", "{n} over fristen", "{n} overdue"),
-    "hello_person": ("Hej {name}", "Hei {name}", "Hello {name}"),
-    "hello_team": ("Til {team}", "Til {team}", "To {team}"),
-    "arrived": ("Nye opgaver, der venter på godkendelse:",
-                "Nye oppgaver som venter på godkjenning:",
-                "New tasks waiting for sign-off:"),
-    "overdue": ("Opgaver, hvis frist er overskredet:", "Oppgaver der fristen er overskredet:",
-                "Tasks past their deadline:"),
-    "line": ("{step} ({department}), frist {deadline}", "{step} ({department}), frist {deadline}",
-             "{step} ({department}), due {deadline}"),
-    "no_deadline": ("ingen", "ingen", "none"),
-    "more": ("… og {n} flere. Se køen: {url}", "… og {n} flere. Se køen: {url}",
-             "… and {n} more. See the queue: {url}"),
-    "footer": ("Linkene åbner opgaven i indbakken; der besluttes intet, før du selv gør det. "
-               "Du får denne besked, fordi du abonnerer på nye og forsinkede opgaver.",
-               "Lenkene åpner oppgaven i innboksen; ingenting blir bestemt før du gjør det selv. "
-               "Du får denne meldingen fordi du abonnerer på nye og forsinkede oppgaver.",
-               "The links open the task in the inbox; nothing is decided until you do it. "
-               "You get this message because you subscribed to new and overdue tasks."),
-    "open": ("Åbn", "Åpne", "Open"),
-}
 
 
 def text(key: str, lang: str, **values: object) -> str:
-    da, nb, en = TEXTS[key]
-    chosen = {"da": da, "nb": nb, "en": en}.get(lang, da)
-    return chosen.format(**values) if values else chosen
+    """A digest's text (``digest_*`` in the inbox's one table of da/nb/en texts)."""
+    return translate(f"digest_{key}", lang, **values)
 
 
 @dataclass
