@@ -131,6 +131,16 @@ def promote_decided(session: Session, flow: str | None = None) -> int:
     return promoted
 
 
+def _takeable(now: datetime) -> Any:
+    """Items a run may take now: new, ready, failed and due for a retry, or held by a worker
+    whose lease ran out. (Parked items become ready through ``promote_decided``.)"""
+    w = WorkItem
+    return or_(
+        and_(w.state.in_([s.value for s in CLAIMABLE]),
+             or_(w.not_before.is_(None), w.not_before <= now)),
+        and_(w.state == ItemState.IN_PROGRESS.value, w.lease_expires_at < now))
+
+
 def claim(flow: str, holder: str, *, limit: int, lease_seconds: float,
           item_ids: Sequence[str] | None = None, flow_run_id: str | None = None,
           token: str | None = None, now: datetime | None = None) -> list[Claimed]:
@@ -140,11 +150,8 @@ def claim(flow: str, holder: str, *, limit: int, lease_seconds: float,
     with transaction() as session:
         promote_decided(session, flow)
         w = WorkItem
-        query = (select(w).where(w.flow == flow, or_(
-            and_(w.state.in_([s.value for s in CLAIMABLE]),
-                 or_(w.not_before.is_(None), w.not_before <= now)),
-            and_(w.state == ItemState.IN_PROGRESS.value, w.lease_expires_at < now)))
-            .order_by(w.created_at, w.id).limit(limit).with_for_update(skip_locked=True))
+        query = (select(w).where(w.flow == flow, _takeable(now))
+                 .order_by(w.created_at, w.id).limit(limit).with_for_update(skip_locked=True))
         if item_ids is not None:
             query = query.where(w.id.in_(list(item_ids)))
         if token is not None:  # one pass takes an item once (a retry waits for the next run)
@@ -182,9 +189,7 @@ def claimable_count(flow: str, *, item_ids: Sequence[str] | None = None,
     w = WorkItem
     decided = select(SignoffTask.id).where(SignoffTask.decision.is_not(None))
     query = select(func.count()).select_from(w).where(w.flow == flow, or_(
-        and_(w.state.in_([s.value for s in CLAIMABLE]),
-             or_(w.not_before.is_(None), w.not_before <= now)),
-        and_(w.state == ItemState.IN_PROGRESS.value, w.lease_expires_at < now),
+        _takeable(now),
         and_(w.state == ItemState.AWAITING_SIGNOFF.value, w.parked_task_id.in_(decided))))
     if item_ids is not None:
         query = query.where(w.id.in_(list(item_ids)))
