@@ -33,8 +33,3 @@ def _bounded(key: str) -> str:
     if len(key) <= MAX_KEY:
         return key
     return key[: MAX_KEY - 17] + ":" + hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def key_hash(key: str) -> str:
-    """A short, non-reversible name of a key for logs and reports."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]

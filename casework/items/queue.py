@@ -325,20 +325,6 @@ def defer(item_id: str, holder: str, *, seconds: float, reason: str) -> bool:
         return True
 
 
-def release(item_ids: Sequence[str], holder: str) -> int:
-    """Give back leases of items this worker took but did not start (a run being stopped)."""
-    if not item_ids:
-        return 0
-    with transaction() as session:
-        rows = session.scalars(select(WorkItem).where(
-            WorkItem.id.in_(list(item_ids)), WorkItem.lease_holder == holder,
-            WorkItem.state == ItemState.IN_PROGRESS.value)).all()
-        for row in rows:
-            row.state = (ItemState.READY if row.parked_task_id else ItemState.NEW).value
-            row.lease_holder, row.lease_expires_at, row.updated_at = None, None, _now()
-        return len(rows)
-
-
 def retry(item_id: str, *, by: str) -> ItemState:
     """An automation admin sends a failed or handed-over item back to the robot."""
     with transaction() as session:
@@ -415,14 +401,3 @@ def get_item(item_id: str) -> ItemView:
         if row is None:
             raise LookupError(f"no work item {item_id}")
         return ItemView.of(row)
-
-
-def counts(session: Session, *, flow: str | None = None,
-           flow_run_id: str | None = None) -> dict[str, int]:
-    """Items per state (for a flow, or for the items a flow run last touched)."""
-    query = select(WorkItem.state, func.count()).group_by(WorkItem.state)
-    if flow:
-        query = query.where(WorkItem.flow == flow)
-    if flow_run_id:
-        query = query.where(WorkItem.last_flow_run_id == flow_run_id)
-    return {state: n for state, n in session.execute(query)}
