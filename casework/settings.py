@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         default=True, description="Bring the database schema up to date when a flow starts."
     )
     language: str = Field(default="da", description="Default language for texts: da, en or nb.")
+    municipality: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        description="Whose caseworkers' decisions this installation learns from: the flows "
+        "keep confirmed suggestions under examples/<municipality>/ and load the model "
+        "retrained from them. Unset: one shared store.",
+    )
     hours_per_fte: float = Field(default=1667.0, gt=0)
     signoff_wait: Literal["record", "pause", "suspend"] = Field(
         default="record",

@@ -102,25 +102,36 @@ _suggester_cache: dict[str, Any] = {}
 _suggester_lock = threading.Lock()  # items run in threads; the model is loaded once
 
 
-def _retrained_stamp() -> tuple[str, int] | None:
-    """Which retrained example model is on disk (meta.json path and mtime), if any."""
+def _municipality() -> str | None:
+    """Whose decisions this installation learns from (``CASEWORK_MUNICIPALITY``)."""
+    from casework.settings import get_settings
+
+    return get_settings().municipality
+
+
+def _retrained_stamp() -> tuple[str | None, str, int] | None:
+    """Which retrained example model is on disk (municipality, meta.json path, mtime), if any."""
     from casework.suggest.examples import ExampleModel
 
-    meta = Path(ExampleModel.default_dir("kle")) / "meta.json"
+    municipality = _municipality()
+    meta = Path(ExampleModel.default_dir("kle", municipality)) / "meta.json"
     try:
-        return str(meta), meta.stat().st_mtime_ns
+        return municipality, str(meta), meta.stat().st_mtime_ns
     except OSError:
         return None
 
 
 def _kle_suggester():  # type: ignore[no-untyped-def]
-    """The KLE suggester, reloaded when ``casework suggest retrain kle`` wrote a new model."""
+    """The KLE suggester (with the municipality's retrained model when there is one), reloaded
+    when ``casework suggest retrain kle`` wrote a new model."""
     from casework.suggest.suggester import TaxonomySuggester
 
-    stamp = _retrained_stamp()
+    municipality = _municipality()
+    stamp = _retrained_stamp() or (municipality,)
     with _suggester_lock:
         if "suggester" not in _suggester_cache or _suggester_cache["stamp"] != stamp:
-            _suggester_cache.update(stamp=stamp, suggester=TaxonomySuggester.load("kle"))
+            _suggester_cache.update(stamp=stamp, suggester=TaxonomySuggester.load(
+                "kle", municipality=municipality))
         return _suggester_cache["suggester"]
 
 
@@ -185,7 +196,7 @@ def record_confirmed_choice(case: Case, message_id: str, text: str, kle: str,
     learns from it. Robot-only choices are not kept: the model would learn from itself."""
     from casework.suggest.examples import Example, ExampleStore
 
-    ExampleStore().add(_kle_suggester().taxonomy, [Example(
+    ExampleStore(municipality=_municipality()).add(_kle_suggester().taxonomy, [Example(
         id=message_id, text=text, code=kle, suggested=suggested, decision=decision)])
     with transaction() as session:
         audit.append(session, actor=f"robot:{robot.name}", action="suggest.example_recorded",

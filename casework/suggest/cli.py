@@ -75,7 +75,8 @@ ExamplesDirOpt = Annotated[
     Path | None, typer.Option(help="Confirmed-examples folder (default <data_dir>/examples).")
 ]
 MunicipalityOpt = Annotated[
-    str | None, typer.Option(help="Municipality whose examples and retrained model to use "
+    str | None, typer.Option(envvar="CASEWORK_MUNICIPALITY",
+                              help="Municipality whose examples and retrained model to use "
                                   "(a folder name; default: the installation's own).")
 ]
 ModelDirOpt = Annotated[

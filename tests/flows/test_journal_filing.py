@@ -88,10 +88,19 @@ def test_without_a_case_system_nothing_is_filed(cases: CaseSystemClient,  # noqa
     assert cases.get_case(CASE_ID).kle is None and cases.list_journal_notes(CASE_ID) == []
 
 
+@pytest.mark.parametrize("municipality", [None, "aarhus"])
 @pytest.mark.usefixtures("prefect_api")
 def test_amended_choice_is_filed_kept_as_example_and_learnt(
-        cases: CaseSystemClient, case_server, inbox_ready) -> None:  # noqa: F811
+        cases: CaseSystemClient, case_server, inbox_ready,  # noqa: F811
+        municipality: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With CASEWORK_MUNICIPALITY the example is kept in that municipality's store, and the
+    flow loads the model retrained from it (the shared store stays empty)."""
     from flows.journal_placement import Letter, _kle_suggester, add_letters, journal_placement
+
+    if municipality:
+        monkeypatch.setenv("CASEWORK_MUNICIPALITY", municipality)
+        reset_settings_cache()
+    store = ExampleStore(municipality=municipality)
 
     letter = Letter(**{**LETTER, "message_id": "JF-2", "sensitive": True})
     add_letters([letter])
@@ -117,7 +126,9 @@ def test_amended_choice_is_filed_kept_as_example_and_learnt(
     assert cases.get_case(CASE_ID).kle == chosen
     [note] = cases.list_journal_notes(CASE_ID)
     assert f"rettet af en sagsbehandler (robottens forslag var {suggested['kle']})" in note.text
-    [example] = ExampleStore().iter("kle")
+    [example] = store.iter("kle")
+    if municipality:
+        assert list(ExampleStore().iter("kle")) == []
     assert (example.id, example.code) == ("JF-2", chosen)
     assert (example.suggested, example.decision) == (suggested["kle"], "amended")
     assert example.text.startswith("Ansøgning om nedrivning af udhus")
@@ -126,7 +137,7 @@ def test_amended_choice_is_filed_kept_as_example_and_learnt(
             AuditEvent.action == "suggest.example_recorded")).one()
     assert event.details["code"] == chosen and "text" not in event.details
 
-    retrain("kle")  # what `casework suggest retrain kle` does
+    retrain("kle", store=store)  # what `casework suggest retrain kle` does
     top = _kle_suggester().suggest([letter.subject + "\n" + letter.body])[0][0]
     assert top.code == chosen  # the running flow picks up the retrained model
 
