@@ -55,7 +55,7 @@ PATHS: tuple[tuple[str, str], ...] = (
     ("POST", "/api/sag/search"), ("GET", "/api/sag/{id}"), ("PUT", "/api/sag/{id}"),
     ("POST", "/api/v10/sag/template"), ("POST", "/api/person/search"),
     ("GET", "/api/sag/{id}/dokumenter"), ("GET", "/api/dokument/{id}"),
-    ("GET", "/api/fil/{id}"), ("POST", "/api/sag/{id}/dokument"),
+    ("GET", "/api/fil/{id}"), ("POST", "/api/dokument/journaliser"),
     ("GET", "/api/sag/{id}/journalarknotes"), ("POST", "/api/journalarknote/create"),
 )
 
@@ -257,7 +257,7 @@ class SbsysClient(HttpConnector):
         sag = self._sag(case_id)
         key = key_tag(idempotency_key or new_idempotency_key())
         digest = hashlib.sha256(content).hexdigest()
-        meta = {"Navn": title, "DokumentArt": "Indgående",
+        meta = {"SagID": sag.Id, "DokumentNavn": title, "DokumentArt": "Indgående",
                 "Beskrivelse": f"casework:key={key};type={document_type};sha256={digest}"}
 
         def find() -> _Dokument | None:
@@ -265,9 +265,9 @@ class SbsysClient(HttpConnector):
                          if _marker(d.Beskrivelse)[0] == key), None)
 
         def post() -> _Dokument:
-            return self._parse("POST", f"/api/sag/{sag.Id}/dokument", _Dokument,
-                               data={"dokument": json.dumps(meta, ensure_ascii=False)},
-                               files={"fil": (filename, content, content_type)},
+            return self._parse("POST", "/api/dokument/journaliser", _Dokument,
+                               data={"json": json.dumps(meta, ensure_ascii=False)},
+                               files={"file": (filename, content, content_type)},
                                retry_transient=False)
 
         return self._document(self._create_once("journalise document", find, post))

@@ -1,9 +1,10 @@
 """Stand-in for an SBSYS Web API (the case system many Danish municipalities run), served on
 loopback. The shapes follow SBSYS's public client libraries (Danish field names, PascalCase,
 ``api/sag/search`` answering ``{"Results": [...]}``, cases from templates at
-``api/v10/sag/template``, journal notes at ``api/journalarknote/create``); the document upload
-(``POST api/sag/{id}/dokument``, multipart with a ``dokument`` JSON part and a ``fil`` part)
-and file download (``GET api/fil/{id}``) are this project's assumption of that shape: check a
+``api/v10/sag/template``, journal notes at ``api/journalarknote/create``, the document upload
+``POST api/dokument/journaliser``, multipart with a ``json`` part ``{"SagID", "DokumentNavn"}``
+and a ``file`` part, and the file download ``GET api/fil/{id}``). Field names beyond those
+(``DokumentArt``, ``Beskrivelse`` on upload) may differ between SBSYS versions: check a
 municipality's Swagger with ``casework connectors check-swagger``.
 
 Like the real system it has no Idempotency-Key: a POST that is sent twice creates twice, so the
@@ -67,7 +68,8 @@ class NoteIn(BaseModel):
 class DocumentMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    Navn: str = Field(min_length=1, max_length=300)
+    SagID: int
+    DokumentNavn: str = Field(min_length=1, max_length=300)
     DokumentArt: str = Field(default="Indgående", min_length=1)
     Beskrivelse: str | None = None
 
@@ -206,21 +208,23 @@ def create_app() -> FastAPI:
         case_or_404(case_id)
         return [d for d in store.documents.values() if d["SagId"] == case_id]
 
-    @app.post("/api/sag/{case_id}/dokument", dependencies=[api])
-    async def journalise(case_id: int, dokument: Annotated[str, Form()],
-                         fil: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    @app.post("/api/dokument/journaliser", dependencies=[api])
+    async def journalise(json_part: Annotated[str, Form(alias="json")],
+                         file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        try:
+            meta = DocumentMeta.model_validate_json(json_part)
+        except ValueError as exc:
+            raise HTTPException(400, f"json: {exc}") from None
+        case_id = meta.SagID
         case = case_or_404(case_id)
         if case["SagsStatus"]["Navn"] in ("Afsluttet", "Arkiveret"):
             raise HTTPException(409, f"Sag {case_id} er {case['SagsStatus']['Navn'].lower()}")
-        try:
-            meta = DocumentMeta.model_validate_json(dokument)
-        except ValueError as exc:
-            raise HTTPException(400, f"dokument: {exc}") from None
+        fil = file
         content = await fil.read()
         with store.lock:
             doc_id, file_id = next(store.ids), next(store.ids)
             store.files[file_id] = content
-            doc = {"Id": doc_id, "SagId": case_id, "Navn": meta.Navn,
+            doc = {"Id": doc_id, "SagId": case_id, "Navn": meta.DokumentNavn,
                    "DokumentArt": {"Navn": meta.DokumentArt}, "Beskrivelse": meta.Beskrivelse,
                    "Oprettet": _now(),
                    "Filer": [{"Id": file_id, "Filnavn": fil.filename or "dokument",

@@ -126,7 +126,7 @@ def test_same_key_twice_makes_one_of_each(impl: Implementation) -> None:
 def test_500_after_the_document_was_stored_gives_one_document(impl: Implementation) -> None:
     case_id = new_case(impl)
     before = impl.count()["documents"]
-    path = "/cases/*/documents" if impl.name == "standin" else "/api/sag/*/dokument"
+    path = "/cases/*/documents" if impl.name == "standin" else "/api/dokument/journaliser"
     impl.inject([{"method": "POST", "path": path, "status": 500, "when": "after"}])
     doc = impl.client.add_document(case_id, title="Brev", document_type="letter",
                                    filename="b.eml", content=b"hej",
@@ -137,7 +137,7 @@ def test_500_after_the_document_was_stored_gives_one_document(impl: Implementati
 
 def test_500_before_the_document_was_stored_is_retried(impl: Implementation) -> None:
     case_id = new_case(impl)
-    path = "/cases/*/documents" if impl.name == "standin" else "/api/sag/*/dokument"
+    path = "/cases/*/documents" if impl.name == "standin" else "/api/dokument/journaliser"
     impl.inject([{"method": "POST", "path": path, "status": 503, "times": 2}])
     impl.client.add_document(case_id, title="Brev", document_type="letter", filename="b.eml",
                              content=b"hej", idempotency_key="k-503")
@@ -148,7 +148,7 @@ def test_a_system_down_throughout_is_a_transient_error_creating_nothing(
         impl: Implementation) -> None:
     case_id = new_case(impl)
     before = impl.count()["documents"]
-    path = "/cases/*/documents" if impl.name == "standin" else "/api/sag/*/dokument"
+    path = "/cases/*/documents" if impl.name == "standin" else "/api/dokument/journaliser"
     impl.inject([{"method": "POST", "path": path, "status": 503, "times": 50}])
     with pytest.raises(TransientConnectorError) as caught:
         impl.client.add_document(case_id, title="Brev", document_type="letter",
