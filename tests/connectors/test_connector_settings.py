@@ -43,6 +43,7 @@ def test_defaults_are_the_stand_ins(clean_env: pytest.MonkeyPatch, tmp_path: Pat
         assert isinstance(cases, CaseSystemClient) and isinstance(cases, CaseSystem)
         assert isinstance(persons, RegistryClient) and isinstance(persons, PersonRegistry)
     assert settings.building_registry() is None
+    assert settings.address_registry() is None
 
 
 def test_settings_switch_to_the_real_connectors(clean_env: pytest.MonkeyPatch) -> None:
@@ -64,6 +65,12 @@ def test_settings_switch_to_the_real_connectors(clean_env: pytest.MonkeyPatch) -
     with settings.person_registry_client() as persons:  # type: ignore[attr-defined]
         assert isinstance(persons, Sf1520Client)
     assert isinstance(settings.building_registry(), BbrClient)
+    with settings.address_registry() as addresses:  # type: ignore[union-attr]
+        assert str(addresses._client.base_url) == "https://graphql.datafordeler.dk/DAR/v1/"
+    clean_env.delenv("CASEWORK_BBR_GRAPHQL_URL")
+    clean_env.setenv("CASEWORK_BBR_REST_URL", "https://services.datafordeler.dk/BBR/x/rest")
+    with pytest.raises(MissingSetting, match="CASEWORK_DAR_GRAPHQL_URL"):
+        ConnectorSettings().address_registry()
     clean_env.setenv("CASEWORK_MAIL_SOURCE", "graph")
     clean_env.setenv("CASEWORK_GRAPH_TENANT", "t")
     clean_env.setenv("CASEWORK_GRAPH_CLIENT_ID", "c")
