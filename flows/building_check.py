@@ -153,20 +153,33 @@ _ADDRESS = re.compile(
     r"(?P<street>[A-ZÆØÅ][\wæøåÆØÅéü.'\- ]*?[a-zæøå.])\s+(?P<number>\d{1,4}\s?[A-Z]?)"
     r"(?P<post>,\s*\d{4}\s+[A-ZÆØÅ][\wæøåÆØÅ.\- ]*)?\s*$")
 _ADDRESS_LINE = re.compile(r"(?im)^\s*(?:ejendommens\s+)?adresse\s*:\s*(.+?)\s*$")
+_WORD = r"[A-ZÆØÅ][\wæøåÆØÅéü.'\-]*"
+_TRAILING = [re.compile(rf"(?:^|[\s:–\-])({_WORD}(?:\s+{_WORD}){{{n}}}\s+\d{{1,4}}[A-Z]?)\s*$")
+             for n in (2, 1, 0)]
+
+
+def property_addresses(title: str, texts: list[str]) -> list[str]:
+    """Where the case gives the property's address, most likely first: the end of the case
+    title after its last comma ("Byggetilladelse: carport, Ågade 12"), an "Adresse:" line in
+    the application text, or a street and number ending the title ("... tilbygning Skovvej
+    28", as three, two and one capitalised words). The caller tries them in turn."""
+    parts = [part.strip() for part in title.split(",")[1:]]
+    # "..., Ågade 12, 8600 Silkeborg": the street and the postcode are the last two parts
+    candidates = ([", ".join(parts[-2:])] if len(parts) >= 2 else []) + parts[::-1]
+    candidates += [line for text in texts for line in _ADDRESS_LINE.findall(text)]
+    candidates += [m.group(1) for pattern in _TRAILING for m in [pattern.search(title)] if m]
+    found: list[str] = []
+    for candidate in candidates:
+        match = _ADDRESS.fullmatch(candidate.strip())
+        if match:
+            number = match.group("number").replace(" ", "")
+            address = f"{match.group('street').strip()} {number}{match.group('post') or ''}"
+            if address not in found:
+                found.append(address)
+    return found
 
 
 def property_address(title: str, texts: list[str]) -> str | None:
-    """The property's address as the case gives it: the end of the case title after its last
-    comma ("Byggetilladelse: carport, Ågade 12"), else an "Adresse:" line in the application
-    text; None when neither has one."""
-    candidates = [part.strip() for part in title.split(",")[1:]]
-    # "..., Ågade 12, 8600 Silkeborg": the street and the postcode are the last two parts
-    if len(candidates) >= 2:
-        candidates.insert(0, ", ".join(candidates[-2:]))
-    candidates += [line for text in texts for line in _ADDRESS_LINE.findall(text)]
-    for candidate in candidates:
-        found = _ADDRESS.fullmatch(candidate.strip())
-        if found:
-            number = found.group("number").replace(" ", "")
-            return f"{found.group('street').strip()} {number}{found.group('post') or ''}"
-    return None
+    """The most likely of ``property_addresses``, or None when the case gives none."""
+    found = property_addresses(title, texts)
+    return found[0] if found else None

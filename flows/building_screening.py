@@ -44,7 +44,7 @@ from flows.building_check import (
     RegisteredBuilding,
     Status,
     conflicts,
-    property_address,
+    property_addresses,
     registered,
 )
 from flows.building_requirements import (
@@ -221,13 +221,18 @@ def look_up_building(case: Case, application: ApplicationFile) -> BuildingLookup
     buildings_client = settings.building_registry()
     if buildings_client is None:
         return BuildingLookup(building_registry="not_configured")
-    address = property_address(application.title, application_texts(application))
+    candidates = property_addresses(application.title, application_texts(application))
     addresses_client = settings.address_registry()
     assert addresses_client is not None  # configured whenever BBR is
     with buildings_client, addresses_client:
-        if address is None:
+        if not candidates:
             return BuildingLookup(building_registry="no_address")
-        found = addresses_client.find(address)
+        found, address = [], candidates[0]
+        for candidate in candidates:  # the first the address register knows
+            found = addresses_client.find(candidate)
+            if found:
+                address = candidate
+                break
         if len(found) != 1:
             return BuildingLookup(building_registry="address_ambiguous" if found
                                   else "address_not_found", property_address=address)

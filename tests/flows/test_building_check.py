@@ -20,7 +20,12 @@ from casework.items import queue
 from casework.items.states import ItemState
 from casework.settings import reset_settings_cache
 from connectors.case_system import CaseSystemClient, NewCase
-from flows.building_check import RegisteredBuilding, conflicts, property_address
+from flows.building_check import (
+    RegisteredBuilding,
+    conflicts,
+    property_address,
+    property_addresses,
+)
 from standins import bbr
 from standins.server import LoopbackServer, serving
 
@@ -75,6 +80,11 @@ def test_the_property_address_comes_from_the_title_or_an_address_line() -> None:
     assert property_address("Byggeansøgning", ["Tekst\nEjendommens adresse: Birkevej 4B\n"]) \
         == "Birkevej 4B"
     assert property_address("Byggeansøgning, carport", ["ingen adresse"]) is None
+    # a title as intake makes it: the street and number end it, after a dash or a word
+    assert property_addresses("Henvendelse: Ansøgning om byggetilladelse – tilbygning "
+                              "Skovvej 28", []) == ["Skovvej 28"]
+    assert property_addresses("Byggetilladelse Ågade 12", []) == [
+        "Byggetilladelse Ågade 12", "Ågade 12"]  # tried in turn against DAR
 
 
 def test_the_inbox_words_each_contradiction_in_three_languages() -> None:
@@ -184,6 +194,15 @@ def test_a_carport_at_a_house_is_noted_without_a_building_reason(
 def test_an_unknown_or_ambiguous_address_waits_with_the_reason(
         cases: CaseSystemClient, datafordeler: LoopbackServer) -> None:  # noqa: F811
     unknown, twice = carport_case(cases, "Nørregade 99"), carport_case(cases, "Bakkevej 7")
+    nowhere = cases.create_case(NewCase(title="Byggetilladelse: carport",
+                                       case_type="building_permit"))
+    cases.add_document(nowhere.id, title="Ansøgning om byggetilladelse",
+                       document_type="application", filename="a.txt",
+                       content=b"Carport paa 30 m2.", content_type="text/plain")
+    task = task_of(screen(nowhere.id).rows[0])
+    assert (task.step, task.payload["suggestion"]["building_registry"]) == (
+        "check_building", "no_address")
+    assert "sagen nævner ingen adresse" in Present("da").reason(ADDRESS_REASON, task.payload)
     for case_id, status in ((unknown, "address_not_found"), (twice, "address_ambiguous")):
         task = task_of(screen(case_id).rows[0])
         payload = task.payload
