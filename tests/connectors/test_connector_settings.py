@@ -18,7 +18,7 @@ from connectors.mailbox import DropFolderMailbox
 from connectors.registry import RegistryClient
 from connectors.sbsys import SbsysClient
 from flows.settings import ConnectorSettings, MissingSetting
-from standins import sbsys
+from standins import bbr, sbsys
 from standins.server import serving
 
 
@@ -107,3 +107,15 @@ def test_doctor_reaches_sbsys_and_names_refused_credentials(
         row = {r["name"]: r for r in connector_checks()}["case system (SBSYS)"]
         assert row["status"] == "FAIL" and "token refused" in row["detail"]
         assert "forkert" not in row["detail"] and row["hint"]
+
+
+def test_doctor_reaches_bbr_and_the_dar_address_service_beside_it(
+        clean_env: pytest.MonkeyPatch) -> None:
+    with serving(bbr.create_app()) as server:
+        clean_env.setenv("CASEWORK_BBR_GRAPHQL_URL", server.url + "/BBR/v1")
+        clean_env.setenv("CASEWORK_BBR_API_KEY", bbr.API_KEY)
+        rows = {row["name"]: row for row in connector_checks()}
+        assert (rows["BBR"]["status"], rows["DAR (addresses)"]["status"]) == ("ok", "ok")
+        clean_env.setenv("CASEWORK_DAR_GRAPHQL_URL", server.url + "/DAR/v9")
+        row = {r["name"]: r for r in connector_checks()}["DAR (addresses)"]
+        assert row["status"] == "FAIL" and "404" in row["detail"] and row["hint"]
