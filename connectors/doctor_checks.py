@@ -84,4 +84,14 @@ def connector_checks() -> list[dict[str, Any]]:
                 return f"reachable ({bbr.last_source})"
 
         rows.append(_reach("BBR", reach_bbr, "check CASEWORK_BBR_* and the API key"))
+
+        def reach_dar() -> str:  # the address lookup building screening needs beside BBR
+            dar = settings.address_registry()
+            assert dar is not None
+            with dar:
+                dar.find("Doctor-check-vej 0")  # a harmless search that finds nothing
+                return "reachable"
+
+        rows.append(_reach("DAR (addresses)", reach_dar,
+                           "check CASEWORK_DAR_GRAPHQL_URL (or the BBR GraphQL URL) and the key"))
     return rows

@@ -5,8 +5,9 @@ sample data, then the sign-off inbox so the prepared work can be approved, amend
    data gathered and filed (case system, registry and mail drop are local stand-ins);
 2. routing: open cases without a department get one (a router trained on bundled letters);
 3. journal placement: KLE subjects for the bundled letters in demo/data/letters.jsonl;
-4. building screening: building applications checked against the required documents, a
-   letter asking for what is missing drafted for sign-off.
+4. building screening: building applications checked against the required documents and the
+   buildings registered at the property (BBR, a local stand-in), a letter asking for what is
+   missing drafted for sign-off.
 
 Prefect runs on its local (ephemeral) server, the ledger in a SQLite file under the data dir.
 Prints where the ledger is, the hours the run saved and the inbox's address. Running it again
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Casework robots demo (Prefect local server starting, first time ~15 s)")
     with demo_systems(settings.data_dir) as systems:
         print(f"Stand-ins: case system {systems.case_system.url}, registry "
-              f"{systems.registry.url}, mail drop {systems.mailbox} "
+              f"{systems.registry.url}, DAR/BBR {systems.datafordeler.url}, "
+              f"mail drop {systems.mailbox} "
               f"({systems.new_letters} new letters)")
         run_intake_and_routing()
         run_journal_placement()

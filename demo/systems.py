@@ -1,5 +1,6 @@
-"""The demo's outside systems: the case-system, registry and mail-drop stand-ins on loopback,
-with their data under the data dir so a second demo run continues where the first ended."""
+"""The demo's outside systems: the case-system, registry, mail-drop and Datafordeleren (DAR
+address + BBR building) stand-ins on loopback, with their data under the data dir so a second
+demo run continues where the first ended."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from standins import case_system, registry
+from standins import bbr, case_system, registry
 from standins.mail_drop import MAIL_DOMAIN, Letter, build_message, deliver, sample_letters
 from standins.server import LoopbackServer, serving
 
@@ -34,6 +35,7 @@ EXTRA_LETTERS = (
 class DemoSystems:
     case_system: LoopbackServer
     registry: LoopbackServer
+    datafordeler: LoopbackServer
     mailbox: Path
     new_letters: int
 
@@ -54,12 +56,19 @@ def demo_systems(data_dir: Path) -> Iterator[DemoSystems]:
         cases = stack.enter_context(serving(case_system.create_app(
             str(folder / "case_system.db"), token)))
         people = stack.enter_context(serving(registry.create_app(token)))
+        # Building screening checks applications against the registered buildings.
+        buildings = stack.enter_context(serving(bbr.create_app()))
         os.environ.update({
+            "CASEWORK_BBR_GRAPHQL_URL": f"{buildings.url}/BBR/v1",
+            "CASEWORK_BBR_REST_URL": f"{buildings.url}/BBR/BBRPublic/1/rest",
+            "CASEWORK_DAR_GRAPHQL_URL": f"{buildings.url}/DAR/v1",
+            "CASEWORK_BBR_API_KEY": bbr.API_KEY,
             "CASEWORK_CASE_SYSTEM_URL": cases.url, "CASEWORK_CASE_SYSTEM_TOKEN": token,
             "CASEWORK_REGISTRY_URL": people.url, "CASEWORK_REGISTRY_TOKEN": token,
             "CASEWORK_MAILBOX_PATH": str(mailbox),
         })
-        yield DemoSystems(case_system=cases, registry=people, mailbox=mailbox,
+        yield DemoSystems(case_system=cases, registry=people, datafordeler=buildings,
+                          mailbox=mailbox,
                           new_letters=posted)
 
 

@@ -9,6 +9,11 @@ what each one is, compares that with the required list for the application type
   caseworker (``policies/building_screening.yaml``); only an approved or amended draft is
   stored, as a ``draft_letter`` document with the caseworker's text. Nothing is ever sent.
 
+Before either, the robot looks the property up in the building register (BBR, through DAR for
+the address; ``flows/building_check.py``) and compares the application with the registered
+buildings: a contradiction, or an address the register cannot find, waits for a caseworker.
+Without BBR configured the check is skipped and the task says so.
+
 Asking for missing documents is procedural (it decides nothing about the application), so
 every step is preparatory. Each case, in the state of its documents, is a work item (key:
 case id and the documents' digests): a re-run over the same set is the same item and runs
@@ -18,6 +23,7 @@ approved or allowed work, with idempotency keys derived from the case and its do
 
 from __future__ import annotations
 
+import logging
 import re
 from contextvars import ContextVar
 from datetime import date
@@ -33,6 +39,14 @@ from casework.ledger import Outcome
 from casework.privacy import mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
 from connectors.case_system import CaseSystemClient
+from flows.building_check import (
+    BuildingCheck,
+    RegisteredBuilding,
+    Status,
+    conflicts,
+    property_addresses,
+    registered,
+)
 from flows.building_requirements import (
     CaseDocument,
     RequirementCheck,
@@ -47,13 +61,17 @@ from flows.case_system_settings import (
     case_system_connection,
 )
 from flows.screening_letter import complete_note, reply_deadline, request_letter, with_notice
+from flows.settings import connector_settings
 
+log = logging.getLogger(__name__)
 robot = CaseworkFlow("building_screening")
 
 OWN_DOCUMENT_TYPES = frozenset({"draft_letter"})  # what this robot files is not screened
 TEXT_LIMIT = 5000  # characters of a text document the screening reads
 _REFERENCE = re.compile(r"byggescreening-([0-9a-f]{16})")
 _KLE_SUBJECT = re.compile(r"^\d{2}\.\d{2}\.\d{2}")
+# BBR livscyklus codes of buildings that are not there: historisk, fejlregistreret, henlagt.
+GONE_BUILDING_STATUSES = frozenset({"10", "11", "14"})
 
 
 class ApplicationFile(BaseModel):
@@ -105,6 +123,15 @@ class Filed(BaseModel):
     reference: str
 
 
+class BuildingLookup(BaseModel):
+    """The property as the building register knows it (or why it could not be looked up)."""
+
+    building_registry: Status
+    property_address: str | None = Field(default=None, description="As DAR writes it, when "
+                                         "found; else as the case gives it.")
+    buildings: list[RegisteredBuilding] = Field(default_factory=list)
+
+
 class ScreeningRunResult(BaseModel):
     """One line per case for the caller. ``status``: ``note_filed``, ``draft_letter_filed``,
     ``already_filed``, ``type_unknown``, or the outcome that stopped the case
@@ -150,13 +177,18 @@ def read_application(case: Case, connection: CaseSystemConnection) -> Applicatio
                            filed_references=sorted(references))
 
 
+def application_texts(application: ApplicationFile) -> list[str]:
+    """The case title and the application's own texts: what says what is applied for."""
+    return [application.title] + [d.text or "" for d in application.documents
+                                  if d.document_type in ("application", "building_application")
+                                  or "ansøgning" in d.title.lower()]
+
+
 @robot.step(kind="preparatory")
 def screen_application(case: Case, application: ApplicationFile) -> Screening:
     """Find the application type and check each required document: present, missing, unsure."""
     requirements = load_requirements()
-    texts = [application.title] + [d.text or "" for d in application.documents
-                                   if d.document_type in ("application", "building_application")
-                                   or "ansøgning" in d.title.lower()]
+    texts = application_texts(application)
     found = find_application_type(requirements, texts)
     kind = found.application_type
     checks = check_documents(requirements, kind, application.documents) if kind else []
@@ -178,6 +210,48 @@ def screen_application(case: Case, application: ApplicationFile) -> Screening:
         why=why, sources=sorted({c.source for c in checks}),
         requirements_version=requirements.version,
     )
+
+
+@robot.step(kind="preparatory")
+def look_up_building(case: Case, application: ApplicationFile) -> BuildingLookup:
+    """The property's address (from the case) to a DAR husnummer, and BBR's buildings there.
+    Not configured: ``not_configured``; a fault of either register fails the item (retried
+    first where the connector may)."""
+    settings = connector_settings()
+    buildings_client = settings.building_registry()
+    if buildings_client is None:
+        return BuildingLookup(building_registry="not_configured")
+    candidates = property_addresses(application.title, application_texts(application))
+    addresses_client = settings.address_registry()
+    assert addresses_client is not None  # configured whenever BBR is
+    with buildings_client, addresses_client:
+        if not candidates:
+            return BuildingLookup(building_registry="no_address")
+        found, address = [], candidates[0]
+        for candidate in candidates:  # the first the address register knows
+            found = addresses_client.find(candidate)
+            if found:
+                address = candidate
+                break
+        if len(found) != 1:
+            return BuildingLookup(building_registry="address_ambiguous" if found
+                                  else "address_not_found", property_address=address)
+        buildings = buildings_client.buildings_at_address(found[0].id)
+    return BuildingLookup(
+        building_registry="checked", property_address=found[0].text,
+        buildings=[registered(b) for b in buildings
+                   if b.status not in GONE_BUILDING_STATUSES])
+
+
+@robot.step(kind="preparatory")
+def check_building(case: Case, application: ApplicationFile, screening: Screening,
+                   lookup: BuildingLookup) -> BuildingCheck:
+    """Compare what is applied for with the registered buildings (``flows/building_check``)."""
+    found = conflicts(screening.application_type, application_texts(application),
+                      lookup.buildings) if lookup.building_registry == "checked" else []
+    return BuildingCheck(building_registry=lookup.building_registry,
+                         property_address=lookup.property_address,
+                         registered_buildings=lookup.buildings, conflicts=found)
 
 
 @robot.step(kind="preparatory")
@@ -251,6 +325,17 @@ def application_evidence(case_id: str, application: ApplicationFile) -> Evidence
         facts={"documents": len(application.documents), "kle": application.kle})
 
 
+def with_building_facts(evidence: Evidence, lookup: BuildingLookup) -> Evidence:
+    """The registry facts the building check used, beside the documents on every later task:
+    whether BBR was checked, the address and the registered buildings (BBR's use texts)."""
+    facts = {**evidence.facts, "building_registry": lookup.building_registry}
+    if lookup.property_address:
+        facts["property_address"] = lookup.property_address
+    if lookup.building_registry == "checked":
+        facts["registered_buildings"] = "; ".join(b.title for b in lookup.buildings) or None
+    return evidence.model_copy(update={"facts": facts})
+
+
 _run: ContextVar[tuple[CaseSystemConnection, int, str | None]] = ContextVar("screening_run")
 
 
@@ -272,6 +357,11 @@ def screen_case(item: CaseToScreen) -> ScreeningRunResult:
         return ScreeningRunResult(case_ref=case.ref, status="already_filed", **result)
     if screening.application_type is None:
         return ScreeningRunResult(case_ref=case.ref, status="type_unknown", **result)
+
+    lookup = require_signoff(look_up_building(case, application)).or_stop().value
+    case = case.model_copy(update={"evidence": with_building_facts(
+        case.evidence or Evidence(), lookup)})
+    require_signoff(check_building(case, application, screening, lookup)).or_stop()
 
     if screening.missing:
         drafted = require_signoff(draft_request_letter(case, application, screening,
@@ -315,6 +405,7 @@ def building_screening(item_ids: list[str] | None = None, case_type: str = "buil
             "building_screening needs the case system: pass case_system_url or set "
             "CASEWORK_CASE_SYSTEM_URL (and CASEWORK_CASE_SYSTEM_TOKEN)")
     requirements = load_requirements()  # a broken requirements file stops the run up front
+    _say_if_building_registry_is_off()
     days = reply_days or requirements.reply_days
     if collect and item_ids is None:
         with connection.client() as client:
@@ -326,3 +417,15 @@ def building_screening(item_ids: list[str] | None = None, case_type: str = "buil
             return robot.process(screen_case, item_ids=item_ids)
     finally:
         _run.reset(token)
+
+
+def _say_if_building_registry_is_off() -> None:
+    """Once per run, without any case data: the building check is skipped (BBR not set)."""
+    settings = connector_settings()
+    client = settings.building_registry()  # a half-configured BBR fails here, by name
+    if client is None:
+        log.warning("building_screening: the building registry (BBR) is not configured "
+                    "(CASEWORK_BBR_GRAPHQL_URL / CASEWORK_BBR_REST_URL): the building check is "
+                    "skipped and each task says so")
+    else:
+        client.close()

@@ -13,6 +13,7 @@ so the demo needs no outside system (see connectors/README.md for every variable
     CASEWORK_CASE_SYSTEM=standin | sbsys
     CASEWORK_PERSON_REGISTRY=standin | sf1520
     CASEWORK_BBR_GRAPHQL_URL / CASEWORK_BBR_REST_URL (building lookup; off when unset)
+    CASEWORK_DAR_GRAPHQL_URL (address -> husnummer; default: next to the BBR GraphQL URL)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connectors.bbr import BbrClient
 from connectors.case_system import CaseSystemClient
 from connectors.cpr_sf1520 import InvocationContext, Sf1520Client
+from connectors.dar import DarClient
 from connectors.graph_mail import GraphMailbox, GraphSettings, msal_token_source
 from connectors.http import RetryPolicy
 from connectors.imap_mailbox import ImapMailbox, ImapSettings
@@ -102,6 +104,7 @@ class ConnectorSettings(BaseSettings):
     bbr_graphql_url: str | None = None
     bbr_rest_url: str | None = None
     bbr_api_key: SecretStr | None = None
+    dar_graphql_url: str | None = None
 
     @field_validator("sbsys_templates")
     @classmethod
@@ -216,6 +219,21 @@ class ConnectorSettings(BaseSettings):
             return None
         key = _required(self.bbr_api_key, "bbr_api_key", "CASEWORK_BBR_API_KEY")
         return BbrClient(graphql_url=self.bbr_graphql_url, rest_url=self.bbr_rest_url,
+                         api_key=key.get_secret_value(), timeout=self.connector_timeout,
+                         retry=self.retry())
+
+    def address_registry(self) -> DarClient | None:
+        """DAR at Datafordeleren (address text -> husnummer id, for BBR), or ``None`` when BBR
+        is off. Without ``CASEWORK_DAR_GRAPHQL_URL`` it is the DAR service beside BBR's
+        GraphQL service (``.../BBR/v1`` -> ``.../DAR/v1``), with the same API key."""
+        if not self.bbr_graphql_url and not self.bbr_rest_url:
+            return None
+        url = self.dar_graphql_url
+        if not url and self.bbr_graphql_url and self.bbr_graphql_url.rstrip("/").endswith(
+                "/BBR/v1"):
+            url = self.bbr_graphql_url.rstrip("/")[: -len("/BBR/v1")] + "/DAR/v1"
+        key = _required(self.bbr_api_key, "bbr_api_key", "CASEWORK_BBR_API_KEY")
+        return DarClient(_required(url, "dar_graphql_url", "CASEWORK_DAR_GRAPHQL_URL"),
                          api_key=key.get_secret_value(), timeout=self.connector_timeout,
                          retry=self.retry())
 

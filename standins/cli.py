@@ -89,6 +89,7 @@ def _bbr_env(url: str, _token: str) -> dict[str, str]:
 
     return {"CASEWORK_BBR_GRAPHQL_URL": f"{url}/BBR/v1",
             "CASEWORK_BBR_REST_URL": f"{url}/BBR/BBRPublic/1/rest",
+            "CASEWORK_DAR_GRAPHQL_URL": f"{url}/DAR/v1",
             "CASEWORK_BBR_API_KEY": bbr.API_KEY}
 
 

@@ -24,7 +24,7 @@ from casework.inbox.values import MAX_TEXT
 #: Fields the robot fills for the caseworker's information, never amended by hand.
 READ_ONLY = frozenset({"confidence", "why", "alternatives", "sources", "model", "reference",
                        "requirements_version", "citizen_key", "amended_from", "evidence",
-                       "application_type"})
+                       "application_type", "conflicts"})
 LONG_TEXT = frozenset({"text", "note", "body", "letter"})
 PREFIX = "f."
 _NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")

@@ -3,6 +3,8 @@ robots, steps, facts and values: (Danish, Norwegian bokmål, English)."""
 
 from __future__ import annotations
 
+from casework.inbox.i18n_building import BUILDING_TEXTS
+
 TASK_TEXTS: dict[str, tuple[str, str, str]] = {
     "case_without_number": ("uden sagsnummer", "uten saksnummer", "without a case number"),
     "evidence": ("Det robotten har læst", "Det roboten har lest", "What the robot read"),
@@ -285,3 +287,5 @@ TASK_TEXTS: dict[str, tuple[str, str, str]] = {
     "value_case_type_building_permit": ("byggesag", "byggesak", "building permit"),
     "value_case_type_inquiry": ("henvendelse", "henvendelse", "inquiry"),
 }
+
+TASK_TEXTS.update(BUILDING_TEXTS)  # the building screening's BBR check

@@ -109,6 +109,32 @@ class Present:
         return text
 
     # -- reasons ---------------------------------------------------------------------------
+    def building_reason(self, condition: str, payload: dict[str, Any]) -> str:
+        """The building screening's BBR check: each contradiction as a sentence with BBR's own
+        (Danish) use texts quoted, or why the register could not be checked."""
+        found = payload.get("suggestion")
+        found = found if isinstance(found, dict) else {}
+        if "result.building_registry" in condition:
+            key = f"reason_building_{found.get('building_registry')}"
+            address = str(found.get("property_address") or "–")
+            return self.t(key, address=address) if self.has(key) \
+                else self.t("reason_building_unchecked")
+        sentences = []
+        for conflict in found.get("conflicts") or []:
+            key = f"reason_building_{conflict.get('rule') if isinstance(conflict, dict) else ''}"
+            if not self.has(key):
+                continue
+            kind = f"building_kind_{conflict.get('applied_for')}"
+            details = [f"{self.number(conflict['area_m2'])} m²"] if isinstance(
+                conflict.get("area_m2"), int) else []
+            details += [str(conflict["year_built"])] if isinstance(
+                conflict.get("year_built"), int) else []
+            sentences.append(self.t(
+                key, applied_for=self.t(kind) if self.has(kind) else "–",
+                registered=", ".join(f"“{use}”" for use in conflict.get("registered") or []),
+                details=f" ({', '.join(details)})" if details else ""))
+        return " ".join(sentences) or self.t("reason_building_conflict")
+
     def reason(self, reason: str, payload: dict[str, Any]) -> str:
         """A policy reason as a sentence for the caseworker, never the condition's source."""
         if reason.startswith("policy mode is signoff"):
@@ -132,6 +158,8 @@ class Present:
         if match.group(1) == "could not evaluate":
             return self.t("reason_unknown_fact")
         condition = match.group(2)
+        if "result.conflicts" in condition or "result.building_registry" in condition:
+            return self.building_reason(condition, payload)
         if "confidence" in condition:
             return self.t("reason_unsure", confidence=self.percent(
                 payload.get("confidence") if isinstance(payload.get("confidence"), int | float)

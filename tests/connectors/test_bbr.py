@@ -1,6 +1,6 @@
 """BBR building lookup against a loopback fake of Datafordeleren: GraphQL first (fields
 checked against the published schema excerpt, cursor paging), REST when GraphQL is down,
-wrong API key, malformed answers."""
+wrong API key, malformed answers; and the DAR address lookup that finds the husnummer id."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from connectors.bbr import BUILDING_FIELDS, UNIT_FIELDS, BbrClient
+from connectors.dar import HUSNUMMER_FIELDS, HUSNUMMER_QUERY, DarClient
 from connectors.http import MalformedResponseError, PermanentConnectorError, RetryPolicy
 from connectors.interfaces import BuildingRegistry
 from standins import bbr
@@ -85,3 +86,50 @@ def test_graphql_errors_and_missing_fields_are_named(fake: LoopbackServer) -> No
     with client(fake, rest=False) as registry, pytest.raises(MalformedResponseError) as caught:
         registry.buildings_at_address(AAGADE)
     assert "data.BBR_Bygning" in str(caught.value)
+
+
+# -- DAR: the address text to the husnummer id BBR keys buildings by ----------------------------
+
+def dar(server: LoopbackServer, api_key: str = bbr.API_KEY) -> DarClient:
+    return DarClient(server.url + "/DAR/v1", api_key=api_key, timeout=2.0, retry=FAST)
+
+
+def test_dar_asks_only_for_published_fields() -> None:
+    assert set(HUSNUMMER_FIELDS) <= bbr.published_fields()["DAR_Husnummer"]
+
+
+def test_an_address_without_postcode_finds_its_husnummer_and_not_a_longer_number(
+        fake: LoopbackServer) -> None:
+    with dar(fake) as addresses, client(fake) as buildings:
+        [found] = addresses.find("Ågade 12")
+        assert (found.id, found.text, found.house_number) == (
+            AAGADE, "Ågade 12, 8600 Silkeborg", "12")
+        assert [b.use_code for b in buildings.buildings_at_address(found.id)] == ["120", "930"]
+        assert addresses.find("Ågade 1") == []  # "Ågade 1," is not "Ågade 12,"
+        assert [a.text for a in addresses.find("Lyngbakken 3, 8680 Ry")] == [
+            "Lyngbakken 3, 8680 Ry"]
+
+
+def test_the_same_street_and_number_in_two_towns_gives_two(fake: LoopbackServer) -> None:
+    with dar(fake) as addresses:  # page size 1: paging is used
+        assert sorted(a.text for a in addresses.find("Bakkevej 7")) == [
+            "Bakkevej 7, 8600 Silkeborg", "Bakkevej 7, 8680 Ry"]
+        assert [a.text for a in addresses.find("Bakkevej 7, 8680 Ry")] == ["Bakkevej 7, 8680 Ry"]
+
+
+def test_dar_faults_are_named(fake: LoopbackServer) -> None:
+    with dar(fake, api_key="forkert") as addresses, \
+            pytest.raises(PermanentConnectorError) as refused:
+        addresses.find("Ågade 12")
+    assert refused.value.status == 401 and "forkert" not in str(refused.value)
+    httpx.post(fake.url + "/_faults", json=[{"path": "/DAR/v1*",
+                                             "body": '{"data": {"DAR_Husnummer": []}}'}])
+    with dar(fake) as addresses, pytest.raises(MalformedResponseError) as caught:
+        addresses.find("Ågade 12")
+    assert "data.DAR_Husnummer.nodes" in str(caught.value) and "Ågade" not in str(caught.value)
+
+
+def test_the_bbr_service_does_not_answer_dar_queries(fake: LoopbackServer) -> None:
+    answer = httpx.post(fake.url + "/BBR/v1", params={"apiKey": bbr.API_KEY},
+                        json={"query": HUSNUMMER_QUERY, "variables": {"text": "Ågade 12,"}})
+    assert answer.json()["errors"]

@@ -18,7 +18,7 @@ from connectors.mailbox import DropFolderMailbox
 from connectors.registry import RegistryClient
 from connectors.sbsys import SbsysClient
 from flows.settings import ConnectorSettings, MissingSetting
-from standins import sbsys
+from standins import bbr, sbsys
 from standins.server import serving
 
 
@@ -43,6 +43,7 @@ def test_defaults_are_the_stand_ins(clean_env: pytest.MonkeyPatch, tmp_path: Pat
         assert isinstance(cases, CaseSystemClient) and isinstance(cases, CaseSystem)
         assert isinstance(persons, RegistryClient) and isinstance(persons, PersonRegistry)
     assert settings.building_registry() is None
+    assert settings.address_registry() is None
 
 
 def test_settings_switch_to_the_real_connectors(clean_env: pytest.MonkeyPatch) -> None:
@@ -64,6 +65,12 @@ def test_settings_switch_to_the_real_connectors(clean_env: pytest.MonkeyPatch) -
     with settings.person_registry_client() as persons:  # type: ignore[attr-defined]
         assert isinstance(persons, Sf1520Client)
     assert isinstance(settings.building_registry(), BbrClient)
+    with settings.address_registry() as addresses:  # type: ignore[union-attr]
+        assert str(addresses._client.base_url) == "https://graphql.datafordeler.dk/DAR/v1/"
+    clean_env.delenv("CASEWORK_BBR_GRAPHQL_URL")
+    clean_env.setenv("CASEWORK_BBR_REST_URL", "https://services.datafordeler.dk/BBR/x/rest")
+    with pytest.raises(MissingSetting, match="CASEWORK_DAR_GRAPHQL_URL"):
+        ConnectorSettings().address_registry()
     clean_env.setenv("CASEWORK_MAIL_SOURCE", "graph")
     clean_env.setenv("CASEWORK_GRAPH_TENANT", "t")
     clean_env.setenv("CASEWORK_GRAPH_CLIENT_ID", "c")
@@ -100,3 +107,15 @@ def test_doctor_reaches_sbsys_and_names_refused_credentials(
         row = {r["name"]: r for r in connector_checks()}["case system (SBSYS)"]
         assert row["status"] == "FAIL" and "token refused" in row["detail"]
         assert "forkert" not in row["detail"] and row["hint"]
+
+
+def test_doctor_reaches_bbr_and_the_dar_address_service_beside_it(
+        clean_env: pytest.MonkeyPatch) -> None:
+    with serving(bbr.create_app()) as server:
+        clean_env.setenv("CASEWORK_BBR_GRAPHQL_URL", server.url + "/BBR/v1")
+        clean_env.setenv("CASEWORK_BBR_API_KEY", bbr.API_KEY)
+        rows = {row["name"]: row for row in connector_checks()}
+        assert (rows["BBR"]["status"], rows["DAR (addresses)"]["status"]) == ("ok", "ok")
+        clean_env.setenv("CASEWORK_DAR_GRAPHQL_URL", server.url + "/DAR/v9")
+        row = {r["name"]: r for r in connector_checks()}["DAR (addresses)"]
+        assert row["status"] == "FAIL" and "404" in row["detail"] and row["hint"]

@@ -137,7 +137,8 @@ def test_complete_application_gets_a_screening_note_once(  # noqa: F811
         rows = session.scalars(select(LedgerEntry).where(
             LedgerEntry.flow == "building_screening")).all()
     assert sorted((r.step, r.outcome) for r in rows) == [
-        ("file_screening_note", "completed"), ("read_application", "completed"),
+        ("check_building", "completed"), ("file_screening_note", "completed"),
+        ("look_up_building", "completed"), ("read_application", "completed"),
         ("screen_application", "completed")]
     assert all(r.case_ref == row.case_ref and case_id not in r.case_ref for r in rows)
 

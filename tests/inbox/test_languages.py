@@ -18,6 +18,7 @@ from casework.db.session import transaction
 from casework.inbox import forms, i18n
 from casework.inbox.i18n_nb import NB
 from casework.inbox.present import Present
+from flows.building_check import BuildingCheck, BuildingConflict, RegisteredBuilding
 from flows.building_requirements import RequirementCheck
 from flows.building_screening import DraftLetter, Screening
 from flows.intake import GatheredData, Identification, PropertyFacts
@@ -43,12 +44,17 @@ REASONS = {"journal": ["signoff_when: confidence < 0.8", "signoff_when: case.sen
            "intake": ["signoff_when: result.method == 'none'",
                       "signoff_when: result.protected_address", "policy mode is signoff"],
            "screening": ["signoff_when: not result.type_certain", "signoff_when: result.unsure",
-                         "flow stopped by an automation admin: vedligehold"]}
+                         "flow stopped by an automation admin: vedligehold"],
+           "building": ["signoff_when: result.conflicts",
+                        "signoff_when: result.building_registry in ['no_address', "
+                        "'address_not_found', 'address_ambiguous']"]}
 EVIDENCE = Evidence(case_number="SAG-2026-0007", documents=[EvidenceDocument(
     title="Carport", text="Carport 30 m2, Vestergade 3.", sender="Jens Hansen <jens@example.dk>",
     received=datetime(2026, 3, 2, 9, 30, tzinfo=UTC), attachments=["tegning.pdf"])],
     facts={"identified_by": "cpr", "citizen_known": True, "protected_address": False,
-           "open_cases": 1, "documents": 3, "kle": "02.34.02"})
+           "open_cases": 1, "documents": 3, "kle": "02.34.02",
+           "building_registry": "checked", "property_address": "Vestergade 3, 8600 Silkeborg",
+           "registered_buildings": "Kontor, handel, lager, 860 m², 1991"})
 
 
 def robot_results() -> dict[str, tuple[str, str, str, object]]:
@@ -76,6 +82,14 @@ def robot_results() -> dict[str, tuple[str, str, str, object]]:
             type_certain=False, present=[], missing=[check], unsure=[], complete=False,
             confidence=0.5, why=["Plantegning: missing"], sources=["BR18"],
             requirements_version="1")),
+        "building": ("building_screening", "check_building", "building", BuildingCheck(
+            building_registry="checked", property_address="Vestergade 3, 8600 Silkeborg",
+            registered_buildings=[RegisteredBuilding(
+                title="Kontor, handel, lager, 860 m², 1991", use_code="320",
+                use_text="Kontor, handel, lager", area_m2=860, year_built=1991)],
+            conflicts=[BuildingConflict(rule="no_dwelling", applied_for="carport",
+                                        registered=["Kontor, handel, lager"],
+                                        title="Ansøgningen gælder en carport til en bolig")])),
         "draft": ("building_screening", "draft_request_letter", "screening", DraftLetter(
             subject="Manglende dokumenter", text="Kære ansøger\n\nVi mangler en plantegning.",
             missing=["Plantegning"], reply_by=date(2026, 5, 1), reference="r1")),
