@@ -88,7 +88,7 @@ def flow_stop(
     actor: str = typer.Option(..., "--by", help="Who stops it (user id of an automation admin)."),
 ) -> None:
     """Send every step of FLOW to sign-off, from its next step on, until restarted."""
-    from casework.stop_switch import set_stopped
+    from casework.oversight.stop_switch import set_stopped
 
     set_stopped(flow, stopped=True, actor=actor, reason=reason)
     typer.echo(f"{flow}: stopped; every step now needs sign-off")
@@ -101,7 +101,7 @@ def flow_restart(
     reason: str = typer.Option("", "--reason"),
 ) -> None:
     """Let FLOW's policy decide again."""
-    from casework.stop_switch import set_stopped
+    from casework.oversight.stop_switch import set_stopped
 
     set_stopped(flow, stopped=False, actor=actor, reason=reason)
     typer.echo(f"{flow}: running under its policy again")
@@ -110,7 +110,7 @@ def flow_restart(
 @flow_app.command("status")
 def flow_status() -> None:
     """Which flows are stopped."""
-    from casework.stop_switch import all_switches
+    from casework.oversight.stop_switch import all_switches
 
     switches = all_switches()
     if not switches:
@@ -129,7 +129,7 @@ def doctor(
     """Check the set-up: settings, database, policies, Prefect, browser, inbox login, keys."""
     from pathlib import Path
 
-    from casework.doctor import run_checks
+    from casework.ops.doctor import run_checks
 
     checks = run_checks(pool=pool, flows_dir=Path(flows))
     for check in checks:
@@ -210,7 +210,7 @@ def _register_parts() -> None:
     from casework.policy.cli import register as register_policy
 
     register_policy(app)
-    from casework.rights_cli import register as register_rights
+    from casework.rights.cli import register as register_rights
 
     register_rights(app)
     from casework.items.cli import register as register_items
@@ -241,7 +241,7 @@ def main() -> None:
     except RuntimeError as exc:  # Prefect could not start its temporary server
         if "Prefect API server" not in str(exc):
             raise
-        from casework.prefect_env import prefect_problem
+        from casework.ops.prefect_env import prefect_problem
 
         why = prefect_problem() or str(exc)
         sys.stderr.write(f"error: {why}\n")

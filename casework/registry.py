@@ -17,7 +17,8 @@ _FLOW_MODULES: dict[str, str] = {}  # flow name -> module that defines it
 _ACT_STEPS: dict[str, set[str]] = {}  # flow name -> steps that act on outside systems
 
 
-RESERVED_STEPS = frozenset({PARTY_HEARING_STEP})  # inserted by the runtime (casework.hearing)
+# inserted by the runtime (casework.rights.hearing)
+RESERVED_STEPS = frozenset({PARTY_HEARING_STEP})
 
 
 def register_step(flow: str, step: str, kind: str, *, effect: bool = False) -> None:

@@ -45,27 +45,28 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from casework import audit, autonomy, ledger, registry
+from casework import audit, ledger, registry
 from casework.case import Case
 from casework.db import migrate
 from casework.db.models import LedgerEntry, PolicyVersion
 from casework.db.session import get_engine, reading, transaction
 from casework.items.memo import CurrentItem, StoredStep, current_item, load_finished, store_step
 from casework.ledger import Mode, Outcome, StepRecord
+from casework.oversight import autonomy
+from casework.oversight.stop_switch import stop_reason
 from casework.policy.engine import route
 from casework.policy.errors import PolicyError
 from casework.policy.hearing import GatheredFact
 from casework.policy.loader import Policy, check_against_flow, load_policy, policy_path
+from casework.prefect_view.run_logging import install_run_logging, mask_exception
+from casework.prefect_view.run_view import run_name
 from casework.privacy import install_log_masking
-from casework.run_logging import install_run_logging, mask_exception
-from casework.run_view import run_name
 from casework.settings import get_settings
 from casework.signoff.decisions import mark_consumed, stored_decision
 from casework.signoff.tasks import create_signoff_task, to_jsonable
-from casework.stop_switch import stop_reason
 
 if TYPE_CHECKING:
-    from casework.hearing import HearingDraft, HearingOutcome
+    from casework.rights.hearing import HearingDraft, HearingOutcome
 
 log = logging.getLogger(__name__)
 
@@ -389,8 +390,8 @@ class CaseworkFlow:
         def decorate(fn: Callable[P, T]) -> Callable[P, T]:
             @functools.wraps(fn)
             def run(*args: P.args, **kwargs: P.kwargs) -> T:
-                from casework.artifacts import publish_run_savings
-                from casework.run_view import end_state, rename_for_items
+                from casework.prefect_view.artifacts import publish_run_savings
+                from casework.prefect_view.run_view import end_state, rename_for_items
 
                 flow_run_id = _current_flow_run_id()
                 self._start_run(flow_run_id)
@@ -464,7 +465,7 @@ class CaseworkFlow:
         ``require_signoff``: ``record`` answers at once (a later run goes on), ``pause`` and
         ``suspend`` wait. ``now`` is the clock (tests).
         """
-        from casework.hearing import run_party_hearing
+        from casework.rights.hearing import run_party_hearing
 
         return run_party_hearing(self, case, decision_step=decision_step, facts=facts,
                                  draft=draft, send=send, wait=wait, now=now)
@@ -720,7 +721,7 @@ class _CheckedFlow(PrefectFlow):  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if FlowRunContext.get() is None:
-            from casework.prefect_env import ensure_prefect
+            from casework.ops.prefect_env import ensure_prefect
 
             ensure_prefect()
         return super().__call__(*args, **kwargs)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from casework.browser_location import (
+from casework.ops.browser_location import (
     BROWSER_PATH_ENV,
     BrowserPathError,
     configured_or_system_browser,

@@ -4,7 +4,7 @@ Work items run several at a time; an old case system may take only a few paralle
 ``CASEWORK_CONNECTOR_CONCURRENCY='{"case-system": 2, "registry": 4}'`` caps the requests in
 flight per system and process (systems are named as in connector errors, lower case, spaces as
 dashes). Across workers and machines, Prefect's global concurrency limits do the same for
-sessions (``casework.concurrency.connector_slot``).
+sessions (``casework.ops.concurrency.connector_slot``).
 """
 
 from __future__ import annotations

@@ -97,14 +97,36 @@ def run_journal_placement() -> None:
     letters = [Letter.model_validate(json.loads(line))
                for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
     added = add_letters(with_existing_cases(letters))
+    letter_of = dict(zip(added.ids, letters, strict=True))
     report = journal_placement()
     print(f"\n3. Journal placement: {len(letters)} letters from {DATA.name}, "
           f"{len(added.new)} new; this run: {_counts(report)}")
-    print(f"   {'item':<10} {'case (pseudonymised)':<28} {'outcome':<18} KLE")
+    print(f"   {'letter':<8} {'subject':<42} {'outcome':<18} {'KLE':<9} confidence")
     for r in report.rows:
-        result = r.result or {}
-        print(f"   {r.item_id[:8]:<10} {r.case_ref or '-':<28} {r.outcome or r.state.value:<18} "
-              f"{result.get('kle') or '-'}{'  ' + r.error if r.error else ''}")
+        letter = letter_of.get(r.item_id)
+        kle, confidence = _journal_suggestion(r)
+        print(f"   {letter.message_id if letter else r.item_id[:8]:<8} "
+              f"{(letter.subject if letter else '-')[:42]:<42} "
+              f"{r.outcome or r.state.value:<18} {kle:<9} {confidence}"
+              f"{'  ' + r.error if r.error else ''}")
+
+
+def _journal_suggestion(row) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The KLE code a letter got (or was suggested, when it waits for a caseworker) and the
+    calibrated confidence of the suggestion, as the caseworker sees it."""
+    from sqlalchemy import select
+
+    from casework.db.models import ItemStep
+    from casework.db.session import reading
+
+    with reading() as session:
+        suggested = session.scalars(select(ItemStep.result).where(
+            ItemStep.work_item_id == row.item_id, ItemStep.step == "suggest_journal")).first()
+    suggested = suggested if isinstance(suggested, dict) else {}
+    kle = (row.result or {}).get("kle") or suggested.get("kle")
+    confidence = suggested.get("confidence")
+    shown = f"{float(confidence):.0%}" if confidence is not None else "-"
+    return kle or "-", shown
 
 
 def run_building_screening() -> None:

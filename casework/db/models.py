@@ -99,7 +99,8 @@ class SignoffTask(Base):
     escalation: Mapped[str | None] = mapped_column(String(20), nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Added in migration 0005 (review requests): "signoff" (a robot's work to sign off) or
-    # "review" (a citizen asked for a person to review an automated step; casework/review.py).
+    # "review" (a citizen asked for a person to review an automated step;
+    # casework/rights/review.py).
     kind: Mapped[str] = mapped_column(String(20), default="signoff", server_default="signoff")
 
     __table_args__ = (

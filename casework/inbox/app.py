@@ -14,11 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import Engine, update
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casework import stop_switch
 from casework.db.models import InboxUser, SignoffTask
 from casework.db.session import get_engine, reading, transaction
-from casework.explain import LANGUAGES as EXPLAIN_LANGUAGES
-from casework.hearing import HearingError, hearing_for_task, register_reply
 from casework.inbox import (
     decisions,
     evidence,
@@ -46,8 +43,11 @@ from casework.inbox.present import Present
 from casework.inbox.security import SecurityHeaders, local_path, local_referer
 from casework.inbox.settings import InboxSettings
 from casework.inbox.web import CsrfFailed, LoginRequired, PageError, Web
+from casework.oversight import stop_switch
 from casework.report.request import ReportError
-from casework.review import REQUESTED_VIA, ReviewError, request_review
+from casework.rights.explain import LANGUAGES as EXPLAIN_LANGUAGES
+from casework.rights.hearing import HearingError, hearing_for_task, register_reply
+from casework.rights.review import REQUESTED_VIA, ReviewError, request_review
 from casework.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from casework.inbox.queue import invalidate_counts
 from casework.inbox.values import ValueRefused, check_text, check_value
 from casework.ledger import Outcome, record_decision
 from casework.privacy import mask_cpr
-from casework.review import participants
+from casework.rights.review import participants
 
 Decision = Literal["approved", "amended", "rejected"]
 OUTCOMES: dict[str, Outcome] = {

@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from casework.db.models import LedgerEntry, SignoffTask
-from casework.explain import Explanation, KeepStep, Language, explain_case
 from casework.inbox.identity import User, can_see
+from casework.rights.explain import Explanation, KeepStep, Language, explain_case
 
 
 def keep_for(user: User) -> KeepStep | None:

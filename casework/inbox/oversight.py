@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from casework.autonomy import AutonomyRow, autonomy_rows
 from casework.db.models import LedgerEntry, SignoffTask
 from casework.inbox.identity import User
-from casework.threshold_accuracy import ThresholdAccuracy, threshold_rows
+from casework.oversight.autonomy import AutonomyRow, autonomy_rows
+from casework.oversight.threshold_accuracy import ThresholdAccuracy, threshold_rows
 
 
 @dataclass(frozen=True)

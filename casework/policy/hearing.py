@@ -8,7 +8,7 @@ forhåndsvarsel.
 
 This module answers the question and defines the step the runtime inserts to carry the
 hearing out (``party_hearing``: a draft letter for sign-off); sending the letter and waiting
-for the reply or the deadline is ``casework.hearing``.
+for the reply or the deadline is ``casework.rights.hearing``.
 """
 
 from __future__ import annotations

@@ -33,11 +33,11 @@ from sqlalchemy import Connection, Engine, case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from casework import autonomy
-from casework.autonomy import AutonomyRow
 from casework.db.models import LedgerEntry
+from casework.oversight import autonomy
+from casework.oversight.autonomy import AutonomyRow
+from casework.oversight.threshold_accuracy import ThresholdAccuracy, threshold_rows
 from casework.report.request import ReportError, ReportRequest
-from casework.threshold_accuracy import ThresholdAccuracy, threshold_rows
 
 LEDGER = LedgerEntry.__table__
 C = LEDGER.c

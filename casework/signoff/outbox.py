@@ -178,7 +178,7 @@ def run_forever(interval: float = 2.0, *,
     delivered in the same pass), and about once a minute hand work items nobody is taking to
     a new run of their flow. ``periodic``: more work for every pass, each throttling itself
     (the CLI passes the inbox's notifications, so the core runtime does not import it)."""
-    from casework.hearing import wake_expired_hearings
+    from casework.rights.hearing import wake_expired_hearings
     from casework.signoff.escalation import escalate_overdue
 
     while True:

@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 from prefect import flow, task
 
-from casework.concurrency import connector_slot, forget_limits
+from casework.ops.concurrency import connector_slot, forget_limits
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -45,7 +45,7 @@ def test_a_limit_of_one_serialises_the_sessions() -> None:
 def test_without_a_limit_the_block_runs_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
     name = f"nolimit-{uuid4().hex[:6]}"
     forget_limits()
-    with caplog.at_level(logging.WARNING, logger="casework.concurrency"):
+    with caplog.at_level(logging.WARNING, logger="casework.ops.concurrency"):
         spans = _holding_flow(name)()
     assert len(spans) == 2
     notes = [r for r in caplog.records if "no concurrency limit" in r.getMessage()]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from casework import doctor
 from casework.cli import app
 from casework.db import migrate
 from casework.db.session import get_engine
+from casework.ops import doctor
 from casework.settings import Settings, reset_settings_cache
 
 REPO = Path(__file__).resolve().parents[2]

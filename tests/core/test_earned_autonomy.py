@@ -19,8 +19,8 @@ from casework.db.session import reading
 from casework.inbox import decisions
 from casework.inbox.identity import load_user
 from casework.inbox.seed import seed_demo_users
+from casework.oversight.stop_switch import set_stopped
 from casework.runtime import CaseworkFlow, require_signoff
-from casework.stop_switch import set_stopped
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

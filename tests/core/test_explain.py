@@ -10,8 +10,8 @@ from case_history import CPR, FACT, LEGAL_BASIS, run_case
 from typer.testing import CliRunner
 
 from casework.cli import app
-from casework.explain import CaseNotFound, explain_case
 from casework.privacy import pseudonymise
+from casework.rights.explain import CaseNotFound, explain_case
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "db_engine")
 runner = CliRunner()

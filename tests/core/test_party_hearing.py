@@ -23,18 +23,19 @@ from casework.db.models import (
     SignoffTask,
 )
 from casework.db.session import reading
-from casework.hearing import (
-    HEARING_AI_NOTICE,
-    HearingDraft,
-    HearingError,
-    register_reply,
-    wake_expired_hearings,
-)
 from casework.inbox import decisions
 from casework.inbox.identity import load_user
 from casework.inbox.seed import seed_demo_users
 from casework.policy.hearing import GatheredFact
 from casework.privacy import pseudonymise
+from casework.rights.hearing import (
+    HEARING_AI_NOTICE,
+    HEARING_OUTSIDE_RESUME,
+    HearingDraft,
+    HearingError,
+    register_reply,
+    wake_expired_hearings,
+)
 from casework.runtime import CaseworkFlow, require_signoff
 from casework.signoff.outbox import deliver_pending
 
@@ -230,6 +231,40 @@ def test_a_paused_flow_is_woken_by_the_reply(tmp_path: Path, db_engine: Engine) 
     thread.join(timeout=60)
     assert result["hearing"] == "reply_received" and result["decision"] == "awaiting_signoff"
     assert the_hearing().waiting_run_id is None
+
+
+def test_a_resume_from_prefects_ui_while_the_reply_is_awaited_is_audited_and_waits_again(
+        tmp_path: Path, db_engine: Engine) -> None:
+    """Prefect's Resume button is no reply: the run waits again (audited), and the decision
+    goes on only when the reply is registered."""
+    run, _sent = make_flow(tmp_path, wait="pause")
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(run("SAG-7", [DEBT])), daemon=True)
+    thread.start()
+    approve(db_engine, wait_until(lambda: _task_if_paused()).id)
+    assert deliver_pending().delivered == 1
+    hearing = wait_until(lambda: _hearing_if_waiting())
+    with get_client(sync_client=True) as client:
+        client.resume_flow_run(hearing.waiting_run_id)
+
+    event = wait_until(lambda: _outside_resume_event())
+    assert event.details["outcome"] == "waits again" and event.step == "party_hearing"
+    wait_until(lambda: _hearing_if_waiting())  # paused again, under the next key
+    assert thread.is_alive() and result == {}
+
+    assert register_reply("SAG-7", by="anna.byg").wakes_run
+    assert deliver_pending(model=HearingWakeup).delivered == 1
+    thread.join(timeout=60)
+    assert result["hearing"] == "reply_received" and result["decision"] == "awaiting_signoff"
+    with reading() as session:  # one audit event for the one resume
+        assert len(session.scalars(select(AuditEvent).where(
+            AuditEvent.action == HEARING_OUTSIDE_RESUME)).all()) == 1
+
+
+def _outside_resume_event() -> AuditEvent | None:
+    with reading() as session:
+        return session.scalars(select(AuditEvent).where(
+            AuditEvent.action == HEARING_OUTSIDE_RESUME)).first()
 
 
 def _task_if_paused() -> SignoffTask | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.prefect_env import prefect_problem
+from casework.ops.prefect_env import prefect_problem
 
 
 def test_a_home_under_a_missing_folder_is_named(tmp_path: Path,
@@ -33,7 +33,7 @@ def test_a_server_that_does_not_answer_is_named(monkeypatch: pytest.MonkeyPatch)
 def test_running_a_flow_with_plain_python_fails_in_one_line(tmp_path: Path) -> None:
     script = tmp_path / "robot.py"
     script.write_text("from prefect import flow\n"
-                      "from casework.prefect_env import run_flow\n"
+                      "from casework.ops.prefect_env import run_flow\n"
                       "@flow\ndef hello():\n    return 1\n"
                       "run_flow(hello)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}

@@ -19,7 +19,7 @@ from casework.inbox.identity import load_user
 from casework.inbox.seed import seed_demo_users
 from casework.ledger import Mode, Outcome, StepRecord, record_step
 from casework.privacy import pseudonymise
-from casework.retention import RetentionError, apply_retention
+from casework.rights.retention import RetentionError, apply_retention
 from casework.signoff.tasks import create_signoff_task
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

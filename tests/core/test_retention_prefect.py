@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from casework.cli import app
 from casework.db.session import transaction
 from casework.ledger import Mode, Outcome, StepRecord, record_step
-from casework.retention_prefect import apply_prefect_retention
+from casework.rights.retention_prefect import apply_prefect_retention
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "db_engine")
 

@@ -14,10 +14,10 @@ from casework.audit import verify_chain
 from casework.cli import app
 from casework.db.models import AuditEvent, DecisionOutbox, InboxUser, LedgerEntry, SignoffTask
 from casework.db.session import get_engine, reading, transaction
-from casework.explain import explain_case
 from casework.inbox import decisions
 from casework.inbox.identity import load_user
-from casework.review import ReviewError, request_review
+from casework.rights.explain import explain_case
+from casework.rights.review import ReviewError, request_review
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "db_engine")
 runner = CliRunner()

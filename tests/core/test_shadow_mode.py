@@ -12,13 +12,13 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from casework.autonomy import agreement_stats
 from casework.case import Case
 from casework.db.models import AuditEvent, LedgerEntry, SignoffTask
 from casework.db.session import reading
 from casework.inbox.app import create_app
 from casework.inbox.seed import seed_demo_users
 from casework.ledger import Mode, Outcome
+from casework.oversight.autonomy import agreement_stats
 from casework.runtime import CaseworkFlow, StepOutcome, require_signoff
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "inbox"))

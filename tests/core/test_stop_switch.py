@@ -13,8 +13,8 @@ from casework import audit
 from casework.case import Case
 from casework.db.models import AuditEvent
 from casework.db.session import reading
+from casework.oversight.stop_switch import STOPPED_REASON, all_switches, set_stopped, stop_reason
 from casework.runtime import CaseworkFlow, require_signoff
-from casework.stop_switch import STOPPED_REASON, all_switches, set_stopped, stop_reason
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "db_engine")
 

@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from casework.autonomy import agreement_stats
 from casework.db.models import LedgerEntry, PolicyActivation, PolicyVersion
 from casework.db.session import reading, transaction
-from casework.policy.conditions import parse_condition
-from casework.signoff.tasks import create_signoff_task
-from casework.threshold_accuracy import (
+from casework.oversight.autonomy import agreement_stats
+from casework.oversight.threshold_accuracy import (
     DEFAULT_WINDOW,
     confidence_threshold,
     policies_in_force,
     threshold_accuracy,
     threshold_rows,
 )
+from casework.policy.conditions import parse_condition
+from casework.signoff.tasks import create_signoff_task
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

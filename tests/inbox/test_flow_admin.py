@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from casework.db.models import AuditEvent, SignoffTask
 from casework.db.session import reading, transaction
+from casework.oversight.stop_switch import stop_reason
 from casework.signoff.escalation import escalate_overdue
-from casework.stop_switch import stop_reason
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from casework.db.session import reading, transaction
 from casework.items import queue
 from casework.items.memo import CurrentItem, store_step
 from casework.items.queue import NewItem
-from casework.retention import apply_retention
+from casework.rights.retention import apply_retention
 
 pytestmark = pytest.mark.usefixtures("db_engine")
 runner = CliRunner()

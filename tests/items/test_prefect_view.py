@@ -24,10 +24,10 @@ from prefect.client.schemas.filters import (
 from prefect.logging.handlers import APILogWorker
 from test_work_items import Letter, add_letters, make_robot
 
-from casework.artifacts import publish_run_savings
 from casework.case import Case
+from casework.prefect_view.artifacts import publish_run_savings
+from casework.prefect_view.run_view import AWAITING_ITEMS, FAILED_ITEMS
 from casework.privacy import pseudonymise
-from casework.run_view import AWAITING_ITEMS, FAILED_ITEMS
 from casework.runtime import CaseworkFlow
 
 pytestmark = pytest.mark.usefixtures("prefect_api", "db_engine")
@@ -99,7 +99,7 @@ def test_parked_items_only_and_an_idle_run(tmp_path: Path) -> None:
 
 
 def test_masking_filter_masks_prefect_tracebacks() -> None:
-    from casework.run_logging import PersonalDataFilter
+    from casework.prefect_view.run_logging import PersonalDataFilter
 
     try:
         raise RuntimeError("GET /cases/SAG-9999-0999/documents for 120379-1234 failed")

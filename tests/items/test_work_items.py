@@ -263,7 +263,7 @@ def test_policy_check_refuses_signoff_on_an_act_step(tmp_path: Path) -> None:
 def test_a_stopped_flow_acts_only_on_work_a_person_approved(tmp_path: Path) -> None:
     """With the stop switch on, the suggestion goes to a caseworker; once she approves, the
     act runs (a person approved it), once."""
-    from casework.stop_switch import set_stopped
+    from casework.oversight.stop_switch import set_stopped
 
     effects: list[tuple[str, str]] = []
     robot, run, runs = make_robot(tmp_path, effects)
@@ -291,7 +291,7 @@ def test_a_stopped_flow_holds_acts_on_work_only_the_robot_prepared(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Prepared autonomously before the stop, not yet acted on: while the flow is stopped the
     act waits (the item is put back untouched), and runs once the flow is restarted."""
-    from casework.stop_switch import set_stopped
+    from casework.oversight.stop_switch import set_stopped
 
     monkeypatch.setenv("CASEWORK_ITEM_RETRY_SECONDS", "0")
     reset_settings_cache()

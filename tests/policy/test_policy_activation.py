@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import WritePolicy
+from policy_helpers import WritePolicy
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 

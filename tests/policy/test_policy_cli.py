@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import GOOD_POLICY, WritePolicy
+from policy_helpers import GOOD_POLICY, WritePolicy
 from typer.testing import CliRunner, Result
 
 from casework.policy import load_policy

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from conftest import WritePolicy
+from policy_helpers import WritePolicy
 
 from casework.policy import Policy, Route, StepPolicy, load_policy, route
 from casework.policy.engine import NO_LEGAL_BASIS_REASON

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_POLICY, WritePolicy
+from policy_helpers import GOOD_POLICY, WritePolicy
 
 from casework.policy import (
     FlowPolicy,

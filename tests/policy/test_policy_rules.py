@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from conftest import WritePolicy
+from policy_helpers import WritePolicy
 
 from casework.policy import PolicyError, load_policy, route
 from casework.policy.catalogue import EFFECTS, HEARING_EXCEPTIONS

@@ -33,7 +33,7 @@ def _post(server: PrefectServer, path: str, body: dict) -> list[dict]:
 def shoot(out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
-    from casework.browser_location import configured_or_system_browser
+    from casework.ops.browser_location import configured_or_system_browser
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

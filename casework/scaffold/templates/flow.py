@@ -100,6 +100,6 @@ def address_change(item_ids: list[str] | None = None) -> ItemsReport:
 
 
 if __name__ == "__main__":
-    from casework.prefect_env import run_flow  # one clear line if Prefect cannot start
+    from casework.ops.prefect_env import run_flow  # one clear line if Prefect cannot start
 
     print(run_flow(address_change).counts)

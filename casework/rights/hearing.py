@@ -20,6 +20,7 @@ decision by ``casework.signoff.outbox``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from casework import audit, ledger, letters
 from casework.case import Case
-from casework.db.models import HearingWakeup, PartyHearing, SignoffTask
+from casework.db.models import AuditEvent, HearingWakeup, PartyHearing, SignoffTask
 from casework.db.session import reading, transaction
 from casework.ledger import Mode, Outcome, StepRecord
 from casework.policy.hearing import (
@@ -62,6 +63,10 @@ HEARING_AI_NOTICE = (
 #: A suspended run's own timeout runs this long past the reply deadline, so that the sign-off
 #: service's deadline pass (not Prefect's expiry) is what wakes it.
 SUSPEND_GRACE = timedelta(hours=6)
+HEARING_OUTSIDE_RESUME = "hearing.resumed_outside_casework"
+MAX_WAITS = 100  # resumed by hand this often: the run stops waiting, the decision still waits
+
+log = logging.getLogger(__name__)
 
 HearingStatus = Literal["not_required", "awaiting_letter_signoff", "awaiting_reply",
                         "reply_received", "deadline_passed", "letter_rejected"]
@@ -251,10 +256,14 @@ def _advance(hearing_id: str, reason: str, strategy: str, send: Callable[[str], 
         return _outcome(hearing, "letter_rejected",
                         "the hearing letter was not approved: the decision is left to a person")
     status = _reply_status(hearing, clock())
-    if status == "awaiting_reply" and strategy != "record":
-        _wait_for_reply(hearing, strategy, flow_run_id, clock())
+    attempt = 0
+    while status == "awaiting_reply" and strategy != "record" and attempt < MAX_WAITS:
+        if attempt:  # woken with neither a reply nor a passed deadline: a resume from outside
+            _record_outside_resume(hearing, flow_run_id, attempt)
+        _wait_for_reply(hearing, strategy, flow_run_id, clock(), attempt)
         hearing = _load(hearing_id)
         status = _reply_status(hearing, clock())
+        attempt += 1
     if status == "deadline_passed":
         with transaction() as session:
             _mark_deadline_passed(session, hearing_id, clock())
@@ -270,16 +279,40 @@ def _reply_status(hearing: PartyHearing, now: datetime) -> HearingStatus:
     return "awaiting_reply"
 
 
+def _record_outside_resume(hearing: PartyHearing, flow_run_id: str, attempt: int) -> None:
+    """Audit a wake-up with no reply and no passed deadline (the Resume button in Prefect's UI),
+    once per wait key: the run waits again; only a registered reply or the deadline moves it."""
+    key = _reply_key(hearing.id, attempt - 1)
+    with transaction() as session:
+        seen = session.scalars(select(AuditEvent.details).where(
+            AuditEvent.action == HEARING_OUTSIDE_RESUME,
+            AuditEvent.case_ref == hearing.case_ref))
+        if any((d or {}).get("pause_key") == key and (d or {}).get("flow_run_id") == flow_run_id
+               for d in seen):
+            return
+        audit.append(session, actor=f"robot:{hearing.flow}", action=HEARING_OUTSIDE_RESUME,
+                     flow=hearing.flow, step=PARTY_HEARING_STEP, case_ref=hearing.case_ref,
+                     details={"flow_run_id": flow_run_id, "hearing_id": hearing.id,
+                              "pause_key": key, "outcome": "waits again"})
+    log.warning("flow run %s was resumed outside the casework system while its party hearing "
+                "awaits the reply; the resume is audited and the run waits again", flow_run_id)
+
+
+def _reply_key(hearing_id: str, attempt: int) -> str:
+    return f"hearing-{hearing_id}" if attempt == 0 else f"hearing-{hearing_id}-{attempt}"
+
+
 def _wait_for_reply(hearing: PartyHearing, strategy: str, flow_run_id: str,
-                    now: datetime) -> None:
-    """Pause (or suspend) until the reply is registered or the deadline passes."""
+                    now: datetime, attempt: int = 0) -> None:
+    """Pause (or suspend) until the reply is registered or the deadline passes (or someone
+    resumes the run by hand: the caller then waits again under the next key)."""
     deadline = _aware(hearing.reply_deadline)
     assert deadline is not None
     with transaction() as session:
         session.execute(update(PartyHearing).where(PartyHearing.id == hearing.id)
                         .values(waiting_run_id=flow_run_id))
     seconds = max(1, int((deadline - now).total_seconds()) + 1)
-    key = f"hearing-{hearing.id}"
+    key = _reply_key(hearing.id, attempt)
     try:
         if strategy == "suspend":
             suspend_flow_run(timeout=seconds + int(SUSPEND_GRACE.total_seconds()), key=key,
@@ -426,7 +459,7 @@ def register_reply(case_id_or_ref: str, *, by: str, note: str | None = None,
     A reply after the deadline is recorded too (and says so). The hearing is the case's only
     sent, unanswered one, or the one of ``decision_step`` / ``hearing_id``.
     """
-    from casework.explain import case_ref_of
+    from casework.rights.explain import case_ref_of
 
     by = by.strip()
     if not by:

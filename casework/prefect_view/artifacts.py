@@ -15,7 +15,7 @@ from uuid import UUID
 
 from casework import ledger
 from casework.db.session import reading
-from casework.run_view import counts_text, item_counts
+from casework.prefect_view.run_view import counts_text, item_counts
 from casework.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,8 @@
 A policy line ``confidence < 0.8`` promises that suggestions at or above 0.8 are right at least
 8 times in 10 (the confidence is calibrated). This module checks the promise where people
 judged the robot anyway: over the step's last ``window`` sign-offs and audit samples (the same
-reader as earned autonomy, ``casework.autonomy.recent_judgements``), the share kept unchanged
-among those whose confidence was at or above the threshold, and among those below.
+reader as earned autonomy, ``casework.oversight.autonomy.recent_judgements``), the share kept
+unchanged among those whose confidence was at or above the threshold, and among those below.
 
 The threshold comes from the policy in force, read from the database (the activated version,
 else the newest version a run used), so the inbox and the report need no policy folder.
@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from casework.autonomy import recent_judgements
 from casework.db.models import PolicyActivation, PolicyVersion, SignoffTask
+from casework.oversight.autonomy import recent_judgements
 from casework.policy.conditions import Compare, Condition, Literal, Name, Node, Or
 from casework.policy.errors import PolicyError
 from casework.policy.loader import Policy, parse_policy

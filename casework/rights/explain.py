@@ -116,7 +116,7 @@ class Explanation(BaseModel):
         """The letter; ``titles(flow, step)`` names steps, ``describe(value)`` gives a result's
         (label, text) rows, both in the explanation's language; ``case_number`` (for a reader
         who may see the case) replaces the pseudonymous reference."""
-        from casework.explain_render import render
+        from casework.rights.explain_render import render
 
         return render(self, format, titles=titles, describe=describe,
                       case_number=case_number)
@@ -139,7 +139,7 @@ def explain_case(case_id_or_ref: str, *, language: Language = "da",
     case_ref = case_ref_of(case_id_or_ref)
     with reading(engine) as session:
         explanation = gather(session, case_ref, language, keep=keep)
-    from casework.explain_render import render
+    from casework.rights.explain_render import render
 
     explanation.text = render(explanation, "text")
     return explanation

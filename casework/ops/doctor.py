@@ -15,7 +15,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from casework.browser_location import (
+from casework.ops.browser_location import (
     BROWSER_PATH_ENV,
     BrowserPathError,
     configured_or_system_browser,

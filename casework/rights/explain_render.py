@@ -20,7 +20,7 @@ from casework.policy.catalogue import EFFECTS
 from casework.privacy import mask_cpr
 
 if TYPE_CHECKING:
-    from casework.explain import Explanation, Person, StepExplanation
+    from casework.rights.explain import Explanation, Person, StepExplanation
 
 Format = Literal["text", "md", "html"]
 ZONES = {"da": ZoneInfo("Europe/Copenhagen"), "nb": ZoneInfo("Europe/Oslo"),

@@ -29,10 +29,10 @@ from casework.db.models import (
     SignoffTask,
 )
 from casework.db.session import transaction
-from casework.explain import CaseNotFound, case_ref_of, gather, stored_policies
-from casework.explain_render import render
 from casework.ledger import Mode, Outcome, StepRecord
 from casework.privacy import mask_cpr
+from casework.rights.explain import CaseNotFound, case_ref_of, gather, stored_policies
+from casework.rights.explain_render import render
 from casework.settings import get_settings
 from casework.signoff.tasks import create_signoff_task, to_jsonable
 

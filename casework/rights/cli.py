@@ -23,7 +23,7 @@ def explain(
 ) -> None:
     """Explain to the citizen which automated steps touched the case, what they used and
     suggested, who decided and on what legal basis."""
-    from casework.explain import LANGUAGES, CaseNotFound, explain_case
+    from casework.rights.explain import LANGUAGES, CaseNotFound, explain_case
 
     if lang not in LANGUAGES:
         _fail(f"--lang must be one of {', '.join(LANGUAGES)}, not {lang!r}", 2)
@@ -47,8 +47,8 @@ def review_request(
     by: str = typer.Option("system:cli", "--by", help="Who registers it (user id)."),
 ) -> None:
     """Register a citizen's request: a review task for a person who took no part in the case."""
-    from casework.explain import CaseNotFound
-    from casework.review import ReviewError, request_review
+    from casework.rights.explain import CaseNotFound
+    from casework.rights.review import ReviewError, request_review
 
     try:
         task = request_review(case_id, step=step, requested_via=via, reason=reason,
@@ -68,7 +68,7 @@ def hearing_reply(
                                     "precedes (only when the case awaits several replies)."),
 ) -> None:
     """Register the party's reply to a hearing letter; the waiting decision may go on."""
-    from casework.hearing import HearingError, register_reply
+    from casework.rights.hearing import HearingError, register_reply
 
     try:
         reply = register_reply(case_id, by=by, note=note, decision_step=step)
@@ -89,7 +89,7 @@ def retention_apply(
     """Blank the personal data of sign-off tasks decided more than CASEWORK_RETENTION_DAYS ago
     (default 183), and erase Prefect's run inputs and persisted results older than that. The
     audit log and the pseudonymised ledger are kept."""
-    from casework.retention import RetentionError, apply_retention
+    from casework.rights.retention import RetentionError, apply_retention
 
     try:
         report = apply_retention(dry_run=dry_run)
@@ -101,7 +101,7 @@ def retention_apply(
                f"{report.task_views_deleted} review-time rows, {report.outbox_rows_erased} "
                f"outbox rows, {report.items_erased} work items' letters and step results")
     if prefect:
-        from casework.retention_prefect import apply_prefect_retention
+        from casework.rights.retention_prefect import apply_prefect_retention
 
         side = apply_prefect_retention(days=report.retention_days, dry_run=report.dry_run)
         typer.echo(f"prefect: {verb} {side.result_files_erased} persisted result file(s) in "
