@@ -66,6 +66,20 @@ def search_prefix(address: str) -> str:
     return cleaned if _POSTCODE.search(cleaned) else cleaned + ","
 
 
+_TOWN_POSTCODE = re.compile(r",\s*(\d{4})\b")
+
+
+def in_postcodes(found: list[AccessAddress], postcodes: frozenset[str]) -> list[AccessAddress]:
+    """Several towns have the street and number: keep those in the municipality's postcodes
+    (``CASEWORK_DAR_POSTCODES``). No postcodes given, or none of them among the hits: the
+    hits unchanged (the caller then says the address is ambiguous or unknown)."""
+    if not postcodes or len(found) < 2:
+        return found
+    kept = [a for a in found
+            if (m := _TOWN_POSTCODE.search(a.text)) is not None and m.group(1) in postcodes]
+    return kept or found
+
+
 class DarClient(HttpConnector):
     """``DarClient(graphql_url, api_key=...)``: ``find(address)`` → the current husnumre."""
 

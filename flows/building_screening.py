@@ -39,6 +39,7 @@ from casework.ledger import Outcome
 from casework.privacy import mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
 from connectors.case_system import CaseSystemClient
+from connectors.dar import in_postcodes
 from flows.building_check import (
     BuildingCheck,
     RegisteredBuilding,
@@ -229,7 +230,7 @@ def look_up_building(case: Case, application: ApplicationFile) -> BuildingLookup
             return BuildingLookup(building_registry="no_address")
         found, address = [], candidates[0]
         for candidate in candidates:  # the first the address register knows
-            found = addresses_client.find(candidate)
+            found = in_postcodes(addresses_client.find(candidate), settings.postcodes)
             if found:
                 address = candidate
                 break

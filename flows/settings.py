@@ -19,6 +19,7 @@ so the demo needs no outside system (see connectors/README.md for every variable
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -105,6 +106,23 @@ class ConnectorSettings(BaseSettings):
     bbr_rest_url: str | None = None
     bbr_api_key: SecretStr | None = None
     dar_graphql_url: str | None = None
+    dar_postcodes: str = ""  # the municipality's postcodes, "8600,8620": narrows a street and
+    # number that several towns have (a building case's address often has no postcode)
+
+    @field_validator("dar_postcodes")
+    @classmethod
+    def _postcodes_parse(cls, value: str) -> str:
+        bad = [p for p in value.replace(";", ",").split(",") if p.strip()
+               and not re.fullmatch(r"\d{4}", p.strip())]
+        if bad:
+            raise ValueError(f"CASEWORK_DAR_POSTCODES: postcodes are four digits, separated "
+                             f"by commas; not {bad[0]!r}")
+        return value
+
+    @property
+    def postcodes(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.dar_postcodes.replace(";", ",").split(",")
+                         if p.strip())
 
     @field_validator("sbsys_templates")
     @classmethod

@@ -13,7 +13,7 @@ import pytest
 from screening_fixtures import case_server, cases  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
-from casework.db.models import LedgerEntry, SignoffTask
+from casework.db.models import ItemStep, LedgerEntry, SignoffTask
 from casework.db.session import reading
 from casework.inbox.present import Present
 from casework.items import queue
@@ -213,6 +213,41 @@ def test_an_unknown_or_ambiguous_address_waits_with_the_reason(
     assert da == ("Robotten kunne ikke tjekke bygningerne i BBR: adressen Bakkevej 7 passer på "
                   "flere adresser (angiv postnummer).")
     assert "matches more than one address" in Present("en").reason(ADDRESS_REASON, task.payload)
+
+
+@pytest.mark.usefixtures("prefect_api", "db_engine")
+def test_the_municipalitys_postcodes_settle_an_address_found_in_two_towns(
+        cases: CaseSystemClient, datafordeler: LoopbackServer,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASEWORK_DAR_POSTCODES", "8680, 8660")  # Skanderborg's, say
+    reset_settings_cache()
+    case_id = carport_case(cases, "Bakkevej 7")
+    [row] = screen(case_id).rows
+    with reading() as session:
+        lookup = session.scalars(select(ItemStep.result).where(
+            ItemStep.work_item_id == row.item_id, ItemStep.step == "look_up_building")).one()
+    assert lookup["building_registry"] == "checked"
+    assert lookup["property_address"] == "Bakkevej 7, 8680 Ry"
+
+
+def test_postcodes_narrow_only_when_they_pick_something() -> None:
+    from connectors.dar import AccessAddress, in_postcodes
+
+    two = [AccessAddress(id="a", text="Bakkevej 7, 8600 Silkeborg", house_number="7",
+                         status="3"),
+           AccessAddress(id="b", text="Bakkevej 7, 8680 Ry", house_number="7", status="3")]
+    assert [a.id for a in in_postcodes(two, frozenset({"8680"}))] == ["b"]
+    assert in_postcodes(two, frozenset({"1000"})) == two  # none of ours: still ambiguous
+    assert in_postcodes(two, frozenset()) == two
+    assert in_postcodes(two[:1], frozenset({"8680"})) == two[:1]  # one hit is kept as it is
+
+
+def test_a_bad_postcode_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.settings import ConnectorSettings
+
+    monkeypatch.setenv("CASEWORK_DAR_POSTCODES", "8600,86x0")
+    with pytest.raises(ValueError, match="(?s)CASEWORK_DAR_POSTCODES.*86x0"):
+        ConnectorSettings()
 
 
 @pytest.mark.usefixtures("prefect_api", "db_engine")
