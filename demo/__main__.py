@@ -102,7 +102,8 @@ def run_journal_placement() -> None:
     print(f"\n3. Journal placement: {len(letters)} letters from {DATA.name}, "
           f"{len(added.new)} new; this run: {_counts(report)}")
     print(f"   {'letter':<8} {'subject':<42} {'outcome':<18} {'KLE':<9} confidence")
-    for r in report.rows:
+    rows = sorted(report.rows, key=lambda r: getattr(letter_of.get(r.item_id), "message_id", ""))
+    for r in rows:
         letter = letter_of.get(r.item_id)
         kle, confidence = _journal_suggestion(r)
         print(f"   {letter.message_id if letter else r.item_id[:8]:<8} "
@@ -114,15 +115,7 @@ def run_journal_placement() -> None:
 def _journal_suggestion(row) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """The KLE code a letter got (or was suggested, when it waits for a caseworker) and the
     calibrated confidence of the suggestion, as the caseworker sees it."""
-    from sqlalchemy import select
-
-    from casework.db.models import ItemStep
-    from casework.db.session import reading
-
-    with reading() as session:
-        suggested = session.scalars(select(ItemStep.result).where(
-            ItemStep.work_item_id == row.item_id, ItemStep.step == "suggest_journal")).first()
-    suggested = suggested if isinstance(suggested, dict) else {}
+    suggested = _step_result(row.item_id, "suggest_journal")
     kle = (row.result or {}).get("kle") or suggested.get("kle")
     confidence = suggested.get("confidence")
     shown = f"{float(confidence):.0%}" if confidence is not None else "-"
@@ -135,11 +128,39 @@ def run_building_screening() -> None:
     report = building_screening()
     print(f"\n4. Building screening: {len(report.rows)} building applications to screen "
           f"({_counts(report)})")
+    print(f"   {'case (pseudonymised)':<28} {'outcome':<18} {'application':<20} "
+          f"{'missing documents':<28} waits at")
     for r in report.rows:
-        result = r.result or {}
-        missing = ", ".join(result.get("missing") or []) or "-"
-        print(f"   {r.case_ref or '-':<28} {r.outcome or r.state.value:<20} "
-              f"{result.get('application_type') or '-':<28} missing: {missing}")
+        screening = _step_result(r.item_id, "screen_application")
+        missing = ", ".join(m.get("title", "?") for m in screening.get("missing") or []) or "-"
+        print(f"   {r.case_ref or '-':<28} {r.outcome or r.state.value:<18} "
+              f"{screening.get('application_type') or '-':<20} {missing[:28]:<28} "
+              f"{_waiting_step(r)}{'  ' + r.error if r.error else ''}")
+
+
+def _step_result(item_id: str, step: str) -> dict:
+    """What one step of a work item produced (its stored, typed result), or {}."""
+    from sqlalchemy import select
+
+    from casework.db.models import ItemStep
+    from casework.db.session import reading
+
+    with reading() as session:
+        result = session.scalars(select(ItemStep.result).where(
+            ItemStep.work_item_id == item_id, ItemStep.step == step)).first()
+    return result if isinstance(result, dict) else {}
+
+
+def _waiting_step(row) -> str:  # type: ignore[no-untyped-def]
+    """The step an item waits at for a caseworker, or '-'."""
+    from casework.db.models import SignoffTask
+    from casework.db.session import reading
+
+    if not row.signoff_task_id:
+        return "-"
+    with reading() as session:
+        task = session.get(SignoffTask, row.signoff_task_id)
+        return task.step if task else "-"
 
 
 def print_totals(database_url: str, started: datetime) -> None:
