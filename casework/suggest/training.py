@@ -15,7 +15,12 @@ the taxonomy (and, per municipality, from caseworkers' confirmed choices; see ``
   letters usually contain some of the label's own words, and keyword-only queries made the
   calibration far too cautious on letters). The weights are fitted on the keywords and
   ``letter``; the calibration on both kinds of letters (``letter_mixed`` taught the weights to
-  overrate exact keyword matches).
+  overrate exact keyword matches). ``letter_real`` (``realistic_letter``): varied openings,
+  context sentences without the subject, a held-out keyword, often one the label keeps,
+  sometimes another subject's word in passing. The confidence is calibrated on these (a
+  logistic model over the top probability, the margin to the runner-up, channel agreement
+  and length; see ``ranker.CONFIDENCE_INPUTS``): calibrated on keyword-like texts it was far
+  too cautious on letters.
 * **FSIII** (73 conditions): the query is a condition's definition, removed from its label;
   conditions are split TRAIN/TEST by the same hash.
 
@@ -51,6 +56,51 @@ _TEMPLATES = (
     "Til rette vedkommende: sagen drejer sig om {b}, herunder {a}. Tak for hjælpen.",
     "Hei. Jeg lurer på hvordan det går med {a}. Mvh",
 )
+
+
+# Realistic pseudo-letters (``letter_real``): an opening, context sentences that carry no (or a
+# misleading) subject, one or two sentences with the subject's words, a closing.
+_OPENINGS = ("Hej.", "Kære kommune.", "Til rette vedkommende.", "Goddag.", "", "Hej med jer.",
+             "Kære sagsbehandler.")
+_CONTEXT = (
+    "Jeg har boet i kommunen i mange år.", "Jeg har tidligere ringet, men har ikke fået svar.",
+    "Det haster lidt, da vi snart skal rejse.", "Min mand og jeg har talt om det længe.",
+    "Jeg vedhæfter de papirer, jeg har.", "Jeg kan træffes på telefon om eftermiddagen.",
+    "Vi har to børn på 4 og 7 år.", "Jeg er 72 år og bor alene.", "Vi er lige flyttet hertil.",
+    "Min nabo sagde, at jeg skulle skrive til jer.", "Jeg forstår ikke helt reglerne.",
+    "Sidste år fik jeg et brev fra jer om noget lignende.", "Jeg arbejder på fuld tid.",
+    "Det har stået på i et stykke tid nu.", "Jeg håber, at I kan hjælpe mig.",
+)
+_CORE = (
+    "Jeg skriver angående {a}.", "Vi vil gerne søge om {a}.", "Jeg har et spørgsmål om {a}.",
+    "Det drejer sig om {a}.", "Kan I hjælpe med {a}?", "Jeg vil gerne klage over {a}.",
+    "Hvad er reglerne for {a}?", "Jeg har brug for hjælp til {a}.",
+    "Hvordan kommer jeg videre med {a}?", "Vi har problemer med {a}.",
+)
+_SECOND = (
+    "Det handler også om {b}.", "Jeg vil også gerne høre om {b}.",
+    "Sagen hænger sammen med {b}.", "Hvad gælder der for {b}?", "Og hvad med {b}?",
+)
+_DISTRACTOR = ("Jeg har tidligere haft en sag om {d}, men det er noget andet.",
+               "Det er ikke det samme som {d}.")
+_CLOSINGS = ("Venlig hilsen", "Mvh.", "På forhånd tak.", "", "Med venlig hilsen Hanne",
+             "Tak for hjælpen.")
+
+
+def realistic_letter(rng: random.Random, a: str, b: str | None, distractor: str | None
+                     ) -> str:
+    """A letter around the subject words ``a`` (and ``b``) with context sentences and,
+    sometimes, another subject's word (``distractor``) mentioned in passing."""
+    parts = [rng.choice(_OPENINGS)]
+    parts += rng.sample(_CONTEXT, rng.randint(0, 2))
+    parts.append(rng.choice(_CORE).format(a=a))
+    if b:
+        parts.append(rng.choice(_SECOND).format(b=b))
+    if distractor:
+        parts.append(rng.choice(_DISTRACTOR).format(d=distractor))
+    parts += rng.sample(_CONTEXT, rng.randint(0, 1))
+    parts.append(rng.choice(_CLOSINGS))
+    return " ".join(p for p in parts if p)
 
 
 def is_test(code: str) -> bool:
@@ -102,6 +152,15 @@ def keyword_holdout(taxonomy: Taxonomy, split: str, n_subjects: int | None = Non
                 and not is_code_like(k.text)] or [lab.title]
         item["letter_mixed"] = rng.choice(_TEMPLATES).format(
             a=picked[0].text.lower(), b=rng.choice(kept).lower())
+        # Realistic: a held-out keyword, often one the label keeps, sometimes another subject's.
+        lrng = random.Random(f"{seed}-{lab.code}")  # own stream: other items unchanged
+        other = lrng.choice(taxonomy.labels)
+        other_words = [k.text for k in other.keywords if not is_code_like(k.text)]
+        distractor = (lrng.choice(other_words).lower() if other_words and other.code != lab.code
+                      and lrng.random() < 0.25 else None)
+        second = lrng.choice(kept).lower() if lrng.random() < 0.7 else (
+            extra.lower() if lrng.random() < 0.5 else None)
+        item["letter_real"] = realistic_letter(lrng, picked[0].text.lower(), second, distractor)
         items.append(item)
     labels = [lab.model_copy(update={"keywords": tuple(
         k for k in lab.keywords if k.text.lower() not in held[lab.code])})
@@ -182,22 +241,22 @@ def _train_kle(engine: str, cache: Path, dense: Any) -> RankerModel:
                                   ranker=RankerModel.default("kle", engine))
     half_a = [it for it in items if it["half"] == "A"]
     suggester.add_examples([it["q_example"] for it in half_a], [it["code"] for it in half_a])
-    texts = ([it["q_test"] for it in items] + [it["letter"] for it in items]
-             + [it["letter_mixed"] for it in items])
-    codes = [it["code"] for it in items] * 3
-    row = np.arange(len(texts))
-    letters, not_mixed = row >= len(items), row < 2 * len(items)
+    kinds = ("q_test", "letter", "letter_mixed", "letter_real")
+    texts = [it[kind] for kind in kinds for it in items]
+    codes = [it["code"] for it in items] * len(kinds)
+    kind_of = np.repeat(np.arange(len(kinds)), len(items))
     started = time.monotonic()
     feats, gold = collect(suggester, texts, codes)
     log.info("kle/%s: features for %d queries in %.0f s", engine, len(texts),
              time.monotonic() - started)
-    return fit_ranker(feats, gold, taxonomy="kle", engine=engine, calibrate_on=letters,
-                      fit_on=not_mixed,
+    return fit_ranker(feats, gold, taxonomy="kle", engine=engine,
+                      fit_on=kind_of <= 1, calibrate_on=kind_of == 3,
+                      words=np.array([len(t.split()) for t in texts], dtype=np.float64),
                       trained_on=(
         f"KLE keyword hold-out, TRAIN subjects only ({len(items)} subjects: held-out keyword "
         f"+ pseudo-letter each; q_example of half of them as confirmed examples); "
-        f"calibrated on those pseudo-letters and on pseudo-letters that also contain one of "
-        f"the label's own keywords"))
+        f"calibrated (logistic: top probability, margin, channel agreement, length) on "
+        f"realistic pseudo-letters of those subjects"))
 
 
 def _train_fsiii(engine: str, cache: Path, dense: Any, kle: RankerModel) -> RankerModel:
