@@ -16,8 +16,8 @@ Everything here is measured on sets the shipped models were NOT trained or tuned
   waste, environment, schools, daycare, elder care, health, jobcentre, benefits, taxes,
   culture, citizen service; accepted codes looked up in the KLE file, written before the
   engine's suggestions were looked at). Split by a hash of the letter's id:
-  ``letters_fit`` (35) may be used to choose between calibration designs;
-  ``letters_eval`` (35) is never used for fitting or tuning. Both against the full taxonomy.
+  ``letters_fit`` (31) may be used to choose between calibration designs;
+  ``letters_eval`` (39) is never used for fitting or tuning. Both against the full taxonomy.
 * KLE retrain: ``q_example`` of half the TEST subjects stored as confirmed examples; ``q_test``
   of that half and of the other half scored before and after.
 * FSIII (73 conditions of branches I+J): TEST conditions' definitions as queries, removed

@@ -6,7 +6,10 @@ similarities, best keyword, group and main-group similarity, confirmed-example s
 candidates (a conditional logit): the weights are what "learn the mix" means, fitted by
 maximum likelihood with an L2 pull towards a prior (the shipped weights when a municipality
 refits on its own examples). Its top probability goes through a ``Calibrator`` fitted on
-cross-fitted held-out folds, so ``confidence`` is P(top suggestion right).
+cross-fitted held-out folds, so ``confidence`` is P(top suggestion right). The shipped KLE
+calibrators are logistic over the top probability and ``CONFIDENCE_INPUTS`` (margin to the
+runner-up, channel agreement, length), fitted on realistic pseudo-letters; a municipality's
+refit uses isotonic/Platt on its own confirmed letters.
 
 Shipped models: ``casework/data/ranker/<taxonomy>.<engine>.json`` (built by
 ``python -m casework.suggest.training``); a municipality's refit: ``ranker.<engine>.json`` in
