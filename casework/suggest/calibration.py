@@ -6,11 +6,7 @@ or the router's top class probability) to that probability. It is fitted on held
 predictions (cross-fitted folds), never on the texts it is later judged on:
 
 * isotonic regression (monotone step function, needs a few hundred points), or
-* Platt scaling (logistic on the logit of the score; two numbers, fine for small sets), or
-* a small logistic model over the score *and* other signs of a sure answer (``inputs``: e.g.
-  the margin to the runner-up, whether the channels agree, the text's length). A top score
-  alone means different things on a two-word query and a ten-line letter; these inputs carry
-  over between the two better than the score does.
+* Platt scaling (logistic on the logit of the score; two numbers, fine for small sets).
 
 The state is plain JSON (kind + numbers), stored next to the model it belongs to.
 ``reliability`` and ``expected_calibration_error`` are what ``casework suggest evaluate`` and
@@ -25,7 +21,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-Kind = Literal["isotonic", "platt", "logistic", "identity"]
+Kind = Literal["isotonic", "platt", "identity"]
 ISOTONIC_MIN_POINTS = 200  # below this, a two-parameter Platt fit is steadier than isotonic
 _EPS = 1e-4
 
@@ -43,10 +39,6 @@ class Calibrator(BaseModel):
     y: list[float] = Field(default_factory=list, description="Isotonic values at the knots.")
     a: float = 1.0
     b: float = 0.0
-    inputs: list[str] = Field(default_factory=list,
-                              description="Logistic: names of the inputs after the score.")
-    coef: list[float] = Field(default_factory=list,
-                              description="Logistic: weights of logit(score), then inputs.")
     n: int = 0
     fitted_on: str = ""
 
@@ -80,36 +72,8 @@ class Calibrator(BaseModel):
         return cls(kind="platt", a=round(float(lr.coef_[0, 0]), 6),
                    b=round(float(lr.intercept_[0]), 6), n=len(r), fitted_on=fitted_on)
 
-    @classmethod
-    def fit_logistic(cls, raw: Sequence[float], extra: np.ndarray, correct: Sequence[bool],
-                     inputs: Sequence[str], fitted_on: str = "", c: float = 1.0
-                     ) -> Calibrator:
-        """Logistic P(right) from logit(score) and ``extra`` [n × len(inputs)]."""
+    def __call__(self, raw: np.ndarray | Sequence[float] | float) -> np.ndarray:
         r = np.asarray(raw, dtype=np.float64)
-        y = np.asarray(correct, dtype=int)
-        x = np.asarray(extra, dtype=np.float64).reshape(len(r), -1)
-        if x.shape[1] != len(inputs):
-            raise ValueError(f"{x.shape[1]} extra columns for {len(inputs)} inputs")
-        if len(r) < 10 or y.min() == y.max():
-            return cls(kind="identity", n=len(r), fitted_on=fitted_on)
-        from sklearn.linear_model import LogisticRegression
-
-        lr = LogisticRegression(C=c, max_iter=1000)
-        lr.fit(np.column_stack([_logit(r), x]), y)
-        return cls(kind="logistic", inputs=list(inputs),
-                   coef=[round(float(v), 6) for v in lr.coef_[0]],
-                   b=round(float(lr.intercept_[0]), 6), n=len(r), fitted_on=fitted_on)
-
-    def __call__(self, raw: np.ndarray | Sequence[float] | float,
-                 extra: np.ndarray | None = None) -> np.ndarray:
-        """P(right) for raw scores; a logistic calibrator also needs ``extra`` (its inputs)."""
-        r = np.asarray(raw, dtype=np.float64)
-        if self.kind == "logistic":
-            if extra is None:
-                raise ValueError(f"this calibrator needs its inputs {self.inputs}")
-            x = np.asarray(extra, dtype=np.float64).reshape(r.size, len(self.inputs))
-            z = _logit(r.reshape(-1)) * self.coef[0] + x @ np.asarray(self.coef[1:]) + self.b
-            return (1.0 / (1.0 + np.exp(-z))).reshape(r.shape)
         if self.kind == "isotonic" and self.x:
             return np.interp(r, self.x, self.y)
         if self.kind == "platt":
@@ -154,16 +118,15 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     return round(sum(b.n * abs(b.accuracy - b.mean_confidence) for b in table) / n, 4)
 
 
-def spread_confidence(probs: np.ndarray, calibrator: Calibrator,
-                      extra: np.ndarray | None = None) -> np.ndarray:
+def spread_confidence(probs: np.ndarray, calibrator: Calibrator) -> np.ndarray:
     """Calibrated confidence for probabilities sorted best first ([n × k]): the first column
     through ``calibrator`` (measured P(top right)); the others share the remaining probability
     in proportion to their raw probabilities (not separately calibrated), never above the
-    first. ``extra``: the calibrator's inputs per row, when it has any."""
+    first."""
     out = np.zeros(probs.shape, dtype=np.float64)
     if probs.size == 0:
         return out
-    top = np.clip(calibrator(probs[:, 0], extra), 0.0, 1.0)
+    top = np.clip(calibrator(probs[:, 0]), 0.0, 1.0)
     out[:, 0] = top
     rest = 1.0 - probs[:, 0]
     scale = np.divide(1.0 - top, rest, out=np.zeros_like(rest, dtype=np.float64),

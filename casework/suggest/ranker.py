@@ -7,9 +7,9 @@ candidates (a conditional logit): the weights are what "learn the mix" means, fi
 maximum likelihood with an L2 pull towards a prior (the shipped weights when a municipality
 refits on its own examples). Its top probability goes through a ``Calibrator`` fitted on
 cross-fitted held-out folds, so ``confidence`` is P(top suggestion right). The shipped KLE
-calibrators are logistic over the top probability and ``CONFIDENCE_INPUTS`` (margin to the
-runner-up, channel agreement, length), fitted on realistic pseudo-letters; a municipality's
-refit uses isotonic/Platt on its own confirmed letters.
+calibration is Platt scaling fitted on realistic pseudo-letters (``training.realistic_letter``);
+a logistic calibrator that also used the margin to the runner-up, channel agreement and length
+did better on pseudo-letters but worse on the hand-written letters it was checked on.
 
 Shipped models: ``casework/data/ranker/<taxonomy>.<engine>.json`` (built by
 ``python -m casework.suggest.training``); a municipality's refit: ``ranker.<engine>.json`` in
@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from casework.suggest import resources
-from casework.suggest.calibration import Calibrator, spread_confidence
+from casework.suggest.calibration import Calibrator, Kind, spread_confidence
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,6 @@ FEATURES: tuple[str, ...] = (
 DUPLICATE_SIMILARITY = 0.9
 DUPLICATE_BONUS = 12.0
 RANKER_DIR = resources.DATA_DIR / "ranker"
-# Inputs of the logistic calibrator besides the top probability (see ``confidence_inputs``).
-CONFIDENCE_INPUTS: tuple[str, ...] = ("log_margin", "agree_char", "agree_dense", "log_words")
 # Used only when no trained ranker ships for an engine: the old fixed mix.
 _DEFAULT_WEIGHTS = {"char": 0.4, "word": 0.3, "dense": 0.9, "kw": 0.3, "example": 1.0}
 
@@ -77,45 +75,13 @@ class RankerModel(BaseModel):
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def confidence(self, probs: np.ndarray, feats: np.ndarray | None = None,
-                   texts: Sequence[str] | None = None) -> np.ndarray:
-        """Calibrated P(right) for probabilities sorted best first (see ``spread_confidence``);
-        ``feats`` (in the same order) and ``texts`` feed a logistic calibrator's inputs."""
-        extra = None
-        if self.calibration.kind == "logistic":
-            if feats is None or texts is None:
-                raise ValueError("a logistic calibration needs the features and the texts")
-            extra = confidence_inputs(probs, feats, word_counts(texts))
-        return spread_confidence(probs, self.calibration, extra)
+    def confidence(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated P(right) for probabilities sorted best first (see ``spread_confidence``)."""
+        return spread_confidence(probs, self.calibration)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
-
-
-def word_counts(texts: Sequence[str]) -> np.ndarray:
-    return np.array([len(t.split()) for t in texts], dtype=np.float64)
-
-
-def confidence_inputs(probs: np.ndarray, feats: np.ndarray, words: np.ndarray) -> np.ndarray:
-    """Per text, the calibrator's inputs (``CONFIDENCE_INPUTS``), from the candidates sorted
-    best first: log ratio of the first two probabilities; whether the first is also the best
-    candidate by character TF-IDF alone, and by the embedding alone (word TF-IDF when the
-    engine has no embedding); log of the number of words (``word_counts``)."""
-    n = len(probs)
-    out = np.zeros((n, len(CONFIDENCE_INPUTS)), dtype=np.float64)
-    if n == 0:
-        return out
-    second = probs[:, 1] if probs.shape[1] > 1 else np.zeros(n)
-    out[:, 0] = np.log(probs[:, 0] + 1e-9) - np.log(second + 1e-9)
-    char = feats[..., FEATURES.index("char")]
-    dense = feats[..., FEATURES.index("dense")]
-    other = np.where(np.abs(dense).max(axis=1, keepdims=True) > 0, dense,
-                     feats[..., FEATURES.index("word")])
-    out[:, 1] = char[:, 0] >= char.max(axis=1)
-    out[:, 2] = other[:, 0] >= other.max(axis=1)
-    out[:, 3] = np.log1p(words)
-    return out
 
 
 def ranker_file(directory: Path, taxonomy: str, engine: str) -> Path:
@@ -191,45 +157,35 @@ def fit_ranker(feats: np.ndarray, gold: np.ndarray, *, taxonomy: str, engine: st
                trained_on: str, folds: int = 5, prior: np.ndarray | None = None,
                l2: float = 1.0, seed: int = 0, base: RankerModel | None = None,
                calibrate_on: np.ndarray | None = None, fit_on: np.ndarray | None = None,
-               words: np.ndarray | None = None, logistic_c: float = 1.0) -> RankerModel:
+               calibration_kind: Kind | None = None) -> RankerModel:
     """Weights on all rows; calibration on cross-fitted out-of-fold top probabilities.
 
     ``fit_on`` (a mask) limits the weight fit to some rows; ``calibrate_on`` limits the
-    calibration to the rows that look like the texts it will see. With ``words`` (word count
-    per row) the calibration is logistic over the top probability and ``CONFIDENCE_INPUTS``;
-    without, isotonic or Platt on the top probability. With ``base``, an unfittable
-    calibration (too few points) keeps the base one.
+    calibration to the rows that look like the texts it will see; ``calibration_kind``
+    forces isotonic or Platt (default: isotonic from 200 points). With ``base``, an
+    unfittable calibration (too few points) keeps the base one.
     """
     n = len(gold)
     rng = np.random.default_rng(seed)
     fold_of = rng.permutation(n) % max(2, folds)
     raw = np.zeros(n)
-    extra = np.zeros((n, len(CONFIDENCE_INPUTS)))
     correct = np.zeros(n, dtype=bool)
     fit_mask = np.ones(n, dtype=bool) if fit_on is None else np.asarray(fit_on, dtype=bool)
     for f in range(max(2, folds)):
         test = fold_of == f
         w = fit_weights(feats[~test & fit_mask], gold[~test & fit_mask], prior, l2)
         probs = _softmax(feats[test] @ w)
-        order = np.argsort(-probs, axis=1, kind="stable")
-        rows = np.arange(len(order))[:, np.newaxis]
+        top = probs.argmax(axis=1)
         raw[test] = probs.max(axis=1)
-        correct[test] = order[:, 0] == gold[test]
-        if words is not None:
-            extra[test] = confidence_inputs(probs[rows, order], feats[test][rows, order],
-                                            np.asarray(words)[test])
+        correct[test] = top == gold[test]
     weights = fit_weights(feats[fit_mask], gold[fit_mask], prior, l2)
     if calibrate_on is not None:
-        raw, correct, extra = raw[calibrate_on], correct[calibrate_on], extra[calibrate_on]
-    note = f"{trained_on} ({folds}-fold out-of-fold, n={len(raw)})"
-    if words is not None:
-        calibration = Calibrator.fit_logistic(raw, extra, correct, CONFIDENCE_INPUTS, note,
-                                              c=logistic_c)
-    else:
-        calibration = Calibrator.fit(raw, correct, fitted_on=note)
+        raw, correct = raw[calibrate_on], correct[calibrate_on]
+    calibration = Calibrator.fit(raw, correct, fitted_on=f"{trained_on} ({folds}-fold "
+                                 f"out-of-fold, n={len(raw)})", kind=calibration_kind)
     if base is not None and calibration.kind == "identity":
         calibration = base.calibration
-    cal_conf = calibration(raw, extra if calibration.kind == "logistic" else None)
+    cal_conf = calibration(raw)
     from casework.suggest.calibration import expected_calibration_error
 
     metrics = {"n": float(n), "calibration_n": float(len(raw)),

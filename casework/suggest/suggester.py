@@ -303,7 +303,7 @@ class TaxonomySuggester:
         order = np.argsort(-probs, axis=1, kind="stable")
         rows = np.arange(len(cand))[:, np.newaxis]
         cand, probs, winner = cand[rows, order], probs[rows, order], winner[rows, order]
-        return cand, probs, self.ranker.confidence(probs, feats[rows, order], texts), winner
+        return cand, probs, self.ranker.confidence(probs), winner
 
     def suggest(self, texts: Sequence[str], top: int = 10, *, with_evidence: bool = True
                 ) -> list[list[Suggestion]]:

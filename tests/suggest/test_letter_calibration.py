@@ -21,7 +21,6 @@ from casework.suggest.training import keyword_holdout, ranked_codes
 def test_confidence_on_letters_matches_accuracy(suggest_cache: Path) -> None:
     variant, items = keyword_holdout(load_kle(), "train", n_subjects=300, seed=7)
     suggester = TaxonomySuggester(variant, "tfidf", cache_dir=suggest_cache)
-    assert suggester.ranker.calibration.kind == "logistic"
     ranked, conf = ranked_codes(suggester, [it["letter_real"] for it in items], top=1)
     right = np.array([r[0] == it["code"] for r, it in zip(ranked, items, strict=True)])
     assert 0.2 < right.mean() < 0.9  # a sample where calibration matters
