@@ -99,7 +99,8 @@ def retention_apply(
     typer.echo(f"retention {report.retention_days} days (decided before "
                f"{report.cutoff:%Y-%m-%d}): {verb} {report.tasks_erased} tasks, "
                f"{report.task_views_deleted} review-time rows, {report.outbox_rows_erased} "
-               f"outbox rows, {report.items_erased} work items' letters and step results")
+               f"outbox rows, {report.items_erased} work items' letters and step results, "
+               f"{report.sessions_deleted} old inbox login sessions")
     if prefect:
         from casework.rights.retention_prefect import apply_prefect_retention
 

@@ -8,6 +8,8 @@ the decision's outbox row; those are blanked once the decision is older than the
 Work items hold the letter or case they were made from (payload) and the typed results of
 their steps; those are blanked once the item finished longer ago than the retention (the item
 row, its state and its steps' routing stay, so a re-collected source is still known as done).
+Inbox login sessions (who was logged in when, and the identity provider's token) ended long
+before the retention; their rows are deleted once created before the cutoff.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from casework import audit
-from casework.db.models import DecisionOutbox, ItemStep, SignoffTask, TaskView, WorkItem
+from casework.db.models import (
+    DecisionOutbox,
+    InboxSession,
+    ItemStep,
+    SignoffTask,
+    TaskView,
+    WorkItem,
+)
 from casework.db.session import transaction
 from casework.settings import get_settings
 
@@ -43,6 +52,7 @@ class RetentionReport(BaseModel):
     task_views_deleted: int
     outbox_rows_erased: int
     items_erased: int = 0
+    sessions_deleted: int = 0
 
 
 def check_days(days: int) -> int:
@@ -75,9 +85,13 @@ def apply_retention(*, dry_run: bool = False, days: int | None = None,
         outbox = _count(session, DecisionOutbox, DecisionOutbox.signoff_task_id, ids,
                         DecisionOutbox.status == "delivered")
         items = _due_items(session, cutoff)
+        old_sessions = InboxSession.created_at < cutoff
+        sessions = session.scalar(select(func.count()).select_from(InboxSession)
+                                  .where(old_sessions)) or 0
         report = RetentionReport(retention_days=days, cutoff=cutoff, dry_run=dry_run,
                                  tasks_erased=len(ids), task_views_deleted=views,
-                                 outbox_rows_erased=outbox, items_erased=len(items))
+                                 outbox_rows_erased=outbox, items_erased=len(items),
+                                 sessions_deleted=sessions)
         if dry_run:
             return report
         marker = erased_marker(now)
@@ -85,10 +99,13 @@ def apply_retention(*, dry_run: bool = False, days: int | None = None,
             _erase(session, ids[start:start + batch], marker)
         for start in range(0, len(items), batch):
             _erase_items(session, items[start:start + batch], now)
+        session.execute(delete(InboxSession).where(old_sessions)
+                        .execution_options(synchronize_session=False))
         audit.append(session, actor=ACTOR, action="retention.applied", at=now,
                      details={"retention_days": days, "cutoff": cutoff.isoformat(),
                               "tasks_erased": len(ids), "task_views_deleted": views,
-                              "outbox_rows_erased": outbox, "items_erased": len(items)})
+                              "outbox_rows_erased": outbox, "items_erased": len(items),
+                              "sessions_deleted": sessions})
     return report
 
 

@@ -145,3 +145,22 @@ def test_a_retention_below_six_months_is_refused(tasks, monkeypatch) -> None:
 def test_a_longer_retention_keeps_more(tasks) -> None:
     assert apply_retention(days=365, now=NOW).tasks_erased == 0
     assert apply_retention(days=199, now=NOW).tasks_erased == 1  # decided 200 days ago
+
+
+def test_old_inbox_login_sessions_are_deleted_and_live_ones_kept(tasks) -> None:
+    from casework.db.models import InboxSession
+    from casework.inbox import sessions
+
+    with transaction() as s:
+        anna = load_user(s, "anna.byg")
+        old = sessions.create(s, anna, now=NOW - timedelta(days=200), id_token="eyJ.old.token")
+        live = sessions.create(s, anna, now=NOW - timedelta(hours=1))
+    assert apply_retention(now=NOW, dry_run=True).sessions_deleted == 1
+    report = apply_retention(now=NOW)
+    assert report.sessions_deleted == 1
+    with reading() as s:
+        assert s.get(InboxSession, sessions.digest(old.token)) is None
+        assert s.get(InboxSession, sessions.digest(live.token)) is not None
+        event = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "retention.applied")).one()
+    assert event.details["sessions_deleted"] == 1
