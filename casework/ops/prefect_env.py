@@ -54,9 +54,18 @@ def ensure_prefect() -> None:
         raise PrefectSetupError(problem)
 
 
+def quiet_temporary_server() -> None:
+    """A temporary Prefect server sends usage telemetry unless told not to: a municipal machine
+    should not phone home, and one without internet logs an ERROR for it on every run. Only a
+    default; an explicit setting wins."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
 def run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a flow from ``python -m ...``: a Prefect that cannot be set up ends the process with
-    one line on stderr, not a traceback."""
+    one line on stderr, not a traceback; the temporary server sends no telemetry."""
+    quiet_temporary_server()
     try:
         ensure_prefect()
         return flow(*args, **kwargs)

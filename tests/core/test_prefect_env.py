@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.ops.prefect_env import prefect_problem
+from casework.ops.prefect_env import prefect_problem, quiet_temporary_server
 
 
 def test_a_home_under_a_missing_folder_is_named(tmp_path: Path,
@@ -43,3 +43,15 @@ def test_running_a_flow_with_plain_python_fails_in_one_line(tmp_path: Path) -> N
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines()[-1].startswith("error: PREFECT_HOME=")
+
+
+def test_the_temporary_server_sends_no_telemetry_unless_told_to(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_SERVER_ANALYTICS_ENABLED", raising=False)
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    quiet_temporary_server()
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert os.environ["DO_NOT_TRACK"] == "1"
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "true")  # an explicit choice wins
+    quiet_temporary_server()
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "true"
