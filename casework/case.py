@@ -13,6 +13,13 @@ from casework.privacy import pseudonymise
 FactValue = str | int | float | bool | None
 
 
+def labels(da: str, nb: str, en: str) -> dict[str, Any]:
+    """What a result field is called on the caseworker's page, in her language. Use it on the
+    step's result model: ``address: str = Field(json_schema_extra=labels(da="Ny adresse",
+    nb="Ny adresse", en="New address"))``; the inbox reads it from the model's JSON schema."""
+    return {"labels": {"da": da, "nb": nb, "en": en}}
+
+
 class EvidenceDocument(BaseModel):
     """A document the robot read, as the caseworker should see it (CPR numbers masked)."""
 

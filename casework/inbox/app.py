@@ -243,7 +243,7 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             fields=fields, kept=kept, advanced="automation_admin" in user.roles,
             prefect_run=_prefect_run_link(settings.prefect_ui_url, task.flow_run_id)
             if "automation_admin" in user.roles else None,
-            describe=lambda value: forms.describe(value, fmt),
+            describe=lambda value: forms.describe(value, fmt, schema),
             input_window=settings.active_input_seconds,
             next_id=kept.get("next_id"),
         )
@@ -480,7 +480,8 @@ def create_app(settings: InboxSettings | None = None, *, engine: Engine | None =
             return "" if name == words.t("step_unnamed") else name
 
         letter = explanation.render(
-            "html", titles=title, describe=lambda value: forms.describe(value, words),
+            "html", titles=title, describe=lambda value: forms.describe(
+                value, words, (task.payload or {}).get("result_schema")),
             case_number=found.case_number if found else None)
         return web.render(request, "explanation.html", status_code=status_code, task=task,
                           explanation_html=letter,

@@ -132,7 +132,7 @@ def build(schema: Mapping[str, Any] | None, suggestion: Any, fmt: Present, *,
     required = set((schema or {}).get("required") or [])
     for name, kind, prop in editable(schema, suggestion):
         current = suggestion.get(name)
-        f = FormField(name=name, kind=kind, label=fmt.fact_label(name),
+        f = FormField(name=name, kind=kind, label=schema_label(prop, fmt) or fmt.fact_label(name),
                       required=name in required and not prop.get("nullable"),
                       max_length=min(prop.get("maxLength") or MAX_TEXT, MAX_TEXT)
                       if kind in ("text", "textarea", "lines") else None,
@@ -232,9 +232,25 @@ def field_of(path: str, names: set[str]) -> str | None:
 NOT_DESCRIBED = READ_ONLY | {"title", "application_type"}
 
 
-def describe(value: Any, fmt: Present) -> list[tuple[str, str]]:
+def schema_label(prop: Mapping[str, Any] | None, fmt: Present) -> str | None:
+    """The field's name in the reader's language, as the robot's result model gives it
+    (``casework.case.labels``), or None."""
+    found = (prop or {}).get("labels")
+    label = found.get(fmt.lang) if isinstance(found, Mapping) else None
+    return label if isinstance(label, str) and label.strip() else None
+
+
+def _label(name: str, schema: Mapping[str, Any] | None, fmt: Present) -> str:
+    props = (schema or {}).get("properties") if isinstance(schema, Mapping) else None
+    prop = props.get(name) if isinstance(props, Mapping) else None
+    return schema_label(prop if isinstance(prop, Mapping) else None, fmt) or fmt.fact_label(name)
+
+
+def describe(value: Any, fmt: Present, schema: Mapping[str, Any] | None = None,
+             ) -> list[tuple[str, str]]:
     """(label, text) rows of a result for a reader: the robot's suggestion, or the value a
-    person decided. No field names, no JSON."""
+    person decided. No field names, no JSON: a field is named by the result model's labels
+    (``schema``), else by the inbox's own words for the bundled robots' fields."""
     if not isinstance(value, dict):
         return [] if value is None else [(fmt.t("fact_value"), fmt.value("value", value))]
     rows = []
@@ -249,5 +265,5 @@ def describe(value: Any, fmt: Present) -> list[tuple[str, str]]:
                              for i in item)
         else:
             text = fmt.value(name, item)
-        rows.append((fmt.fact_label(name), text))
+        rows.append((_label(name, schema, fmt), text))
     return rows

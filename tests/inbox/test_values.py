@@ -99,3 +99,31 @@ def test_result_schema_is_stored_on_the_task(engine, model_task):
     with reading(engine) as s:
         schema = s.get(SignoffTask, model_task).payload["result_schema"]
     assert schema["properties"]["amount"]["minimum"] == 0
+
+
+class Move(BaseModel):
+    address: str | None = Field(json_schema_extra={"labels": {
+        "da": "Ny adresse", "nb": "Ny adresse (nb)", "en": "New address"}})
+    floor: str | None = None
+    confidence: float = 0.5
+
+
+def test_a_robots_own_field_labels_name_its_fields_in_each_language(engine):
+    """A new robot names its result fields (casework.case.labels): the form and the
+    description use her language's label, never the field name; unlabelled fields fall back to
+    the inbox's word for "other"."""
+    from casework.case import labels
+    from casework.inbox import forms
+    from casework.inbox.present import Present
+
+    assert labels(da="a", nb="b", en="c") == {"labels": {"da": "a", "nb": "b", "en": "c"}}
+    schema = Move.model_json_schema(mode="validation")
+    value = {"address": "Ågade 12, 8600 Silkeborg", "floor": "2. tv", "confidence": 0.5}
+    for lang, label in (("da", "Ny adresse"), ("nb", "Ny adresse (nb)"), ("en", "New address")):
+        fmt = Present(lang)
+        fields = {f.name: f.label for f in forms.build(schema, value, fmt)}
+        assert fields["address"] == label
+        assert fields["floor"] == fmt.t("fact_other")
+        rows = dict(forms.describe(value, fmt, schema))
+        assert rows[label] == "Ågade 12, 8600 Silkeborg"
+        assert "address" not in rows and "floor" not in rows

@@ -13,7 +13,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from casework.case import Case
+from casework.case import Case, labels
 from casework.items.memo import current_item
 from casework.items.processing import ItemsReport
 from casework.privacy import mask_cpr
@@ -38,7 +38,8 @@ class Suggestion(BaseModel):
     """The prepare step's result. The policy sees every field as ``result.<name>``;
     ``confidence`` is also plain ``confidence``. The caseworker sees it, and may amend it."""
 
-    address: str | None
+    address: str | None = Field(json_schema_extra=labels(  # her words for it, on her page
+        da="Ny adresse", nb="Ny adresse", en="New address"))
     confidence: float = Field(ge=0, le=1)
     evidence: str = Field(description="The words in the letter the suggestion rests on.")
 
