@@ -107,7 +107,7 @@ def run_journal_placement() -> None:
         letter = letter_of.get(r.item_id)
         kle, confidence = _journal_suggestion(r)
         print(f"   {letter.message_id if letter else r.item_id[:8]:<8} "
-              f"{(letter.subject if letter else '-')[:42]:<42} "
+              f"{_fit(letter.subject if letter else '-', 42):<42} "
               f"{r.outcome or r.state.value:<18} {kle:<9} {confidence}"
               f"{'  ' + r.error if r.error else ''}")
 
@@ -134,8 +134,13 @@ def run_building_screening() -> None:
         screening = _step_result(r.item_id, "screen_application")
         missing = ", ".join(m.get("title", "?") for m in screening.get("missing") or []) or "-"
         print(f"   {r.case_ref or '-':<28} {r.outcome or r.state.value:<18} "
-              f"{screening.get('application_type') or '-':<20} {missing[:28]:<28} "
+              f"{screening.get('application_type') or '-':<20} {_fit(missing, 28):<28} "
               f"{_waiting_step(r)}{'  ' + r.error if r.error else ''}")
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` with an ellipsis, so the next column stays readable."""
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _step_result(item_id: str, step: str) -> dict:
