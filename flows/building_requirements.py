@@ -48,8 +48,13 @@ class ApplicationType(_Strict):
 class Requirements(_Strict):
     version: str = Field(min_length=1)
     reply_days: int = Field(default=14, ge=1, le=365)
+    sources: dict[str, str] = Field(default_factory=dict)
     documents: dict[str, DocumentKind]
     application_types: dict[str, ApplicationType]
+
+    def source_title(self, source: str) -> str:
+        """The source's name for a caseworker (the key itself when the file has no name)."""
+        return self.sources.get(source, source)
 
     @model_validator(mode="after")
     def _known_documents(self) -> Requirements:

@@ -208,7 +208,7 @@ def screen_application(case: Case, application: ApplicationFile) -> Screening:
         complete=bool(kind) and found.certain and not by_status["missing"]
         and not by_status["unsure"],
         confidence=round(share_sure * (1.0 if found.certain else 0.5), 3),
-        why=why, sources=sorted({c.source for c in checks}),
+        why=why, sources=sorted({requirements.source_title(c.source) for c in checks}),
         requirements_version=requirements.version,
     )
 

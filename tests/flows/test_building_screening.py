@@ -160,7 +160,8 @@ def test_incomplete_application_letter_is_amended_in_the_inbox_and_stored_once(
     assert "- Facadetegning: facadetegninger af alle berørte facader" in letter["text"]
     assert f"sag {CARPORT_CASE}" in letter["text"] and AI_NOTICE in letter["text"]
     assert "Situationsplan: present (dokumenttype site_plan" in " ".join(payload["why"])
-    assert payload["sources"] == ["BR18-10", "KK"]
+    assert payload["sources"] == ["Bygningsreglement 2018 (BR18) § 10",
+                                  "Københavns Kommune: materiale til byggeansøgningen"]
     assert task.department == "byggeri" and payload["signoff_reasons"] == [
         "policy mode is signoff"]
     assert cases.list_documents(CARPORT_CASE, document_type="draft_letter") == []
