@@ -318,3 +318,19 @@ def test_without_bbr_the_run_says_so_once_and_the_task_shows_not_checked(
     assert shown == {"da": "ikke tjekket: BBR er ikke sat op til robotten",
                      "nb": "ikke sjekket: BBR er ikke satt opp for roboten",
                      "en": "not checked: the building register is not set up for the robot"}
+
+
+@pytest.mark.usefixtures("prefect_api", "db_engine")
+def test_bbr_by_rest_without_a_dar_url_stops_the_run_up_front_by_name(
+        cases: CaseSystemClient, datafordeler: LoopbackServer,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.building_screening import add_cases, building_screening
+    from flows.case_system_settings import case_system_connection
+    from flows.settings import MissingSetting
+
+    monkeypatch.delenv("CASEWORK_BBR_GRAPHQL_URL")  # REST only: DAR's URL cannot be derived
+    reset_settings_cache()
+    added = add_cases(case_system_connection(), [carport_case(cases, "Ågade 12")])
+    with pytest.raises(MissingSetting, match="CASEWORK_DAR_GRAPHQL_URL"):
+        building_screening(item_ids=added.ids)
+    assert queue.get_item(added.ids[0]).state == "new"  # no item failed on it
