@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         "the audit log and the pseudonymised ledger are never erased.",
     )
 
+    @field_validator("municipality", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """``CASEWORK_MUNICIPALITY=`` (left empty) means none, as the suggest CLI reads it."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("item_task_runs", mode="before")
     @classmethod
     def _on_off(cls, value: object) -> object:

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 USE_TEXTS = {
     "110": "Stuehus til landbrugsejendom", "120": "Fritliggende enfamiliehus",
     "121": "Sammenbygget enfamiliehus", "122": "Fritliggende enfamiliehus i tæt-lav bebyggelse",
-    "130": "Række-, kæde- eller dobbelthus", "140": "Etagebolig", "150": "Kollegium",
+    "130": "Række-, kæde- eller dobbelthus", "131": "Række-, kæde- og klyngehus",
+    "132": "Dobbelthus", "140": "Etagebolig", "150": "Kollegium",
     "160": "Boligbygning til døgninstitution", "190": "Anden bygning til helårsbeboelse",
     "210": "Erhvervsmæssig produktion vedrørende landbrug m.v.", "310": "Transport- og garageanlæg",
     "320": "Kontor, handel, lager", "510": "Sommerhus", "910": "Garage", "920": "Carport",

@@ -80,6 +80,18 @@ def in_postcodes(found: list[AccessAddress], postcodes: frozenset[str]) -> list[
     return kept or found
 
 
+def _without(message: object, address: str) -> str:
+    """The server's error text without the address searched for (a server may echo its
+    variables; the address is personal data tied to a case and must not reach a log)."""
+    text = str(message)
+    prefix = search_prefix(address)
+    for shown in sorted({prefix, prefix.rstrip(","), address, address.strip()}, key=len,
+                        reverse=True):
+        if shown.strip(" ,"):
+            text = text.replace(shown, "…")
+    return text
+
+
 class DarClient(HttpConnector):
     """``DarClient(graphql_url, api_key=...)``: ``find(address)`` → the current husnumre."""
 
@@ -105,7 +117,7 @@ class DarClient(HttpConnector):
                 first = payload["errors"][0]
                 message = first.get("message", "error") if isinstance(first, dict) else first
                 raise PermanentConnectorError(self.system, "POST", "DAR_Husnummer",
-                                              f"GraphQL error: {message}",
+                                              f"GraphQL error: {_without(message, address)}",
                                               status=response.status_code)
             try:
                 page = (payload.get("data") or {})["DAR_Husnummer"]

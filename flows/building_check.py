@@ -25,8 +25,9 @@ from connectors.bbr import Building
 from flows.building_requirements import fold
 
 # BBR anvendelseskoder: dwellings (helårs- and fritidsboliger) and the secondary buildings.
-DWELLING_CODES = frozenset({"110", "120", "121", "122", "130", "140", "150", "160", "190",
-                            "510"})
+# 131 (række-, kæde- og klyngehus) and 132 (dobbelthus) replace 130, which BBR phases out.
+DWELLING_CODES = frozenset({"110", "120", "121", "122", "130", "131", "132", "140", "150", "160",
+                            "190", "510"})
 SECONDARY_CODES = {"carport": "920", "garage": "910", "udhus": "930"}
 # Words in the application -> the secondary building asked for.
 SECONDARY_WORDS = (("carport", "carport"), ("garage", "garage"), ("udhus", "udhus"),
@@ -35,7 +36,8 @@ SECONDARY_WORDS = (("carport", "carport"), ("garage", "garage"), ("udhus", "udhu
 HOUSE_TYPES = (("enfamiliehus", frozenset({"120", "121", "122"})),
                ("parcelhus", frozenset({"120", "121", "122"})),
                ("sommerhus", frozenset({"510"})),
-               ("rækkehus", frozenset({"130"})), ("dobbelthus", frozenset({"130"})))
+               ("rækkehus", frozenset({"130", "131"})),
+               ("dobbelthus", frozenset({"130", "132"})))
 BELONGS_TO_DWELLING = frozenset({"secondary_building", "extension"})
 
 Rule = Literal["no_dwelling", "nothing_registered", "already_registered", "house_type_differs"]
@@ -149,13 +151,16 @@ def conflicts(application_type: str | None, texts: list[str],
 
 # -- the property's address in the case ---------------------------------------------------------
 
+# A capital starts a street or town (also "Émilie Allé"); a street ends in a letter (any, so
+# "Øster Allé") or a dot; a house letter may be written small ("12a": DAR writes "12A").
+_UPPER = "A-ZÆØÅÄÖÜÉÈÁÀ"
 _ADDRESS = re.compile(
-    r"(?P<street>[A-ZÆØÅ][\wæøåÆØÅéü.'\- ]*?[a-zæøå.])\s+(?P<number>\d{1,4}\s?[A-Z]?)"
-    r"(?P<post>,\s*\d{4}\s+[A-ZÆØÅ][\wæøåÆØÅ.\- ]*)?\s*$")
+    rf"(?P<street>[{_UPPER}][\w.'\- ]*?(?:[^\W\d_]|\.))\s+(?P<number>\d{{1,4}}\s?[A-Za-z]?)"
+    rf"(?P<post>,\s*\d{{4}}\s+[{_UPPER}][\w.\- ]*)?\s*$")
 _ADDRESS_LINE = re.compile(r"(?im)^\s*(?:ejendommens\s+)?adresse\s*:\s*(.+?)\s*$")
-_WORD = r"[A-ZÆØÅ][\wæøåÆØÅéü.'\-]*"
-_TRAILING = [re.compile(rf"(?:^|[\s:–\-])({_WORD}(?:\s+{_WORD}){{{n}}}\s+\d{{1,4}}[A-Z]?)\s*$")
-             for n in (2, 1, 0)]
+_WORD = rf"[{_UPPER}][\w.'\-]*"
+_TRAILING = [re.compile(rf"(?:^|[\s:–\-])({_WORD}(?:\s+{_WORD}){{{n}}}\s+\d{{1,4}}\s?[A-Za-z]?)"
+                        r"\s*$") for n in (2, 1, 0)]
 
 
 def property_addresses(title: str, texts: list[str]) -> list[str]:
@@ -172,7 +177,7 @@ def property_addresses(title: str, texts: list[str]) -> list[str]:
     for candidate in candidates:
         match = _ADDRESS.fullmatch(candidate.strip())
         if match:
-            number = match.group("number").replace(" ", "")
+            number = match.group("number").replace(" ", "").upper()
             address = f"{match.group('street').strip()} {number}{match.group('post') or ''}"
             if address not in found:
                 found.append(address)

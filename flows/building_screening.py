@@ -421,12 +421,17 @@ def building_screening(item_ids: list[str] | None = None, case_type: str = "buil
 
 
 def _say_if_building_registry_is_off() -> None:
-    """Once per run, without any case data: the building check is skipped (BBR not set)."""
+    """Once per run, without any case data: the building check is skipped (BBR not set). A
+    half-configured BBR or DAR (e.g. BBR by REST only, no DAR URL) fails here, by name, not
+    in every item."""
     settings = connector_settings()
-    client = settings.building_registry()  # a half-configured BBR fails here, by name
+    client = settings.building_registry()
     if client is None:
         log.warning("building_screening: the building registry (BBR) is not configured "
                     "(CASEWORK_BBR_GRAPHQL_URL / CASEWORK_BBR_REST_URL): the building check is "
                     "skipped and each task says so")
-    else:
-        client.close()
+        return
+    with client:
+        addresses = settings.address_registry()
+        if addresses is not None:
+            addresses.close()

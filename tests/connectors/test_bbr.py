@@ -129,6 +129,15 @@ def test_dar_faults_are_named(fake: LoopbackServer) -> None:
     assert "data.DAR_Husnummer.nodes" in str(caught.value) and "Ågade" not in str(caught.value)
 
 
+def test_a_graphql_error_that_echoes_the_address_does_not_carry_it(fake: LoopbackServer) -> None:
+    body = ('{"errors": [{"message": "Variable `text` got an invalid value: '
+            '\\"Øster Allé 3,\\" (Øster Allé 3)"}], "data": null}')
+    httpx.post(fake.url + "/_faults", json=[{"path": "/DAR/v1*", "body": body}])
+    with dar(fake) as addresses, pytest.raises(PermanentConnectorError) as caught:
+        addresses.find("Øster Allé 3")
+    assert "GraphQL error" in str(caught.value) and "Øster" not in str(caught.value)
+
+
 def test_the_bbr_service_does_not_answer_dar_queries(fake: LoopbackServer) -> None:
     answer = httpx.post(fake.url + "/BBR/v1", params={"apiKey": bbr.API_KEY},
                         json={"query": HUSNUMMER_QUERY, "variables": {"text": "Ågade 12,"}})

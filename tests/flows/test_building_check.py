@@ -73,6 +73,26 @@ def test_a_second_carport_and_a_house_of_another_kind_are_named() -> None:
                      [HOUSE, house("930", "Udhus", 12)]) == []
 
 
+def test_terraced_and_semi_detached_houses_under_the_current_bbr_codes_are_dwellings() -> None:
+    # BBR registers these as 131 and 132 now (130 is being phased out)
+    terraced = house("131", "Række-, kæde- og klyngehus", 110, 1975)
+    semi = house("132", "Dobbelthus", 120, 1968)
+    assert conflicts("secondary_building", ["Carport til vores rækkehus"], [terraced]) == []
+    assert conflicts("extension", ["Tilbygning til dobbelthus"], [semi]) == []
+    [differs] = conflicts("extension", ["Tilbygning til rækkehus"], [semi])
+    assert (differs.rule, differs.registered) == ("house_type_differs", ["Dobbelthus"])
+
+
+def test_addresses_with_accented_street_names_or_a_small_house_letter_are_found() -> None:
+    assert property_address("Carport, Øster Allé 3, 8600 Silkeborg", []) == \
+        "Øster Allé 3, 8600 Silkeborg"
+    assert property_address("Byggetilladelse: carport, Ågade 12a", []) == "Ågade 12A"
+    assert property_address("Byggeansøgning", ["Adresse: Skovvej 28 b"]) == "Skovvej 28B"
+    assert property_address("Tilbygning, Émilie Allé 3", []) == "Émilie Allé 3"
+    assert property_addresses("Ansøgning om tilbygning Frederiksberg Allé 14b", [])[0] == \
+        "Frederiksberg Allé 14B"
+
+
 def test_the_property_address_comes_from_the_title_or_an_address_line() -> None:
     assert property_address("Byggetilladelse: carport og redskabsrum, Ågade 12", []) == \
         "Ågade 12"
@@ -298,3 +318,19 @@ def test_without_bbr_the_run_says_so_once_and_the_task_shows_not_checked(
     assert shown == {"da": "ikke tjekket: BBR er ikke sat op til robotten",
                      "nb": "ikke sjekket: BBR er ikke satt opp for roboten",
                      "en": "not checked: the building register is not set up for the robot"}
+
+
+@pytest.mark.usefixtures("prefect_api", "db_engine")
+def test_bbr_by_rest_without_a_dar_url_stops_the_run_up_front_by_name(
+        cases: CaseSystemClient, datafordeler: LoopbackServer,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.building_screening import add_cases, building_screening
+    from flows.case_system_settings import case_system_connection
+    from flows.settings import MissingSetting
+
+    monkeypatch.delenv("CASEWORK_BBR_GRAPHQL_URL")  # REST only: DAR's URL cannot be derived
+    reset_settings_cache()
+    added = add_cases(case_system_connection(), [carport_case(cases, "Ågade 12")])
+    with pytest.raises(MissingSetting, match="CASEWORK_DAR_GRAPHQL_URL"):
+        building_screening(item_ids=added.ids)
+    assert queue.get_item(added.ids[0]).state == "new"  # no item failed on it
