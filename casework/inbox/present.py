@@ -158,8 +158,10 @@ class Present:
         if match.group(1) == "could not evaluate":
             return self.t("reason_unknown_fact")
         condition = match.group(2)
-        if "result.conflicts" in condition or "result.building_registry" in condition:
-            return self.building_reason(condition, payload)
+        suggestion = payload.get("suggestion")
+        if ("result.conflicts" in condition or "result.building_registry" in condition) \
+                and isinstance(suggestion, dict) and "building_registry" in suggestion:
+            return self.building_reason(condition, payload)  # the building check's result
         if "confidence" in condition:
             return self.t("reason_unsure", confidence=self.percent(
                 payload.get("confidence") if isinstance(payload.get("confidence"), int | float)
