@@ -15,6 +15,7 @@ from casework.policy.titles import titles_of
 
 #: Confidence words: at or above the first bound "høj", at or above the second "middel".
 HIGH, MEDIUM = 0.8, 0.55
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONDITION = re.compile(r"^(signoff_when|could not evaluate): (.*)$")
 
 
@@ -102,6 +103,11 @@ class Present:
             return "; ".join(f"{self.fact_label(k)}: {self.value(k, v)}"
                              for k, v in value.items())
         text = str(value)
+        if _ISO_DAY.match(text):  # a date the robot stored as JSON: the reader's own format
+            try:
+                return self.day(date.fromisoformat(text))
+            except ValueError:
+                return text
         if key == "department":
             return self.department(text)
         if self.has(f"value_{key}_{text}"):

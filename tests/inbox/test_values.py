@@ -127,3 +127,12 @@ def test_a_robots_own_field_labels_name_its_fields_in_each_language(engine):
         rows = dict(forms.describe(value, fmt, schema))
         assert rows[label] == "Ågade 12, 8600 Silkeborg"
         assert "address" not in rows and "floor" not in rows
+
+
+def test_a_date_stored_as_json_is_shown_in_the_readers_format():
+    from casework.inbox.present import Present
+
+    assert Present("da").value("reply_by", "2026-12-14") == "14.12.2026"
+    assert Present("nb").value("reply_by", "2026-12-14") == "14.12.2026"
+    assert Present("en").value("reply_by", "2026-12-14") == "14 Dec 2026"
+    assert Present("da").value("note", "2026-13-40") == "2026-13-40"  # not a date: as written
