@@ -41,6 +41,7 @@ from flows.letter_text import (
     is_sensitive,
     letter_key,
 )
+from flows.screening_letter import INTAKE_TITLE_PREFIX
 from flows.settings import connector_settings
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ def open_case(case: Case, letter: IncomingLetter, reading: LetterReading,
     cpr = citizen_cpr(letter, identification)
     person = registry().find_person(cpr) if cpr else None
     case_type = "building_permit" if reading.building_matter else "inquiry"
-    new = NewCase(title=f"Henvendelse: {reading.subject or '(uden emne)'}"[:300],
+    new = NewCase(title=f"{INTAKE_TITLE_PREFIX}{reading.subject or '(uden emne)'}"[:300],
                   case_type=case_type, citizen_cpr=cpr,
                   citizen_name=person.name if person else letter.sender_name)
     created = systems.cases.create_case(

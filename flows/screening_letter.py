@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from casework import letters
 from casework.letters import off_weekend
 
+INTAKE_TITLE_PREFIX = "Henvendelse: "  # flows/intake.py titles the cases it opens so
+
 AI_NOTICE = (
     "Om dette brev: Brevet er forberedt med automatisk hjælp. Et it-system har gennemgået "
     "ansøgningens dokumenter og foreslået teksten, og en sagsbehandler har kontrolleret og "
@@ -45,6 +47,9 @@ def request_letter(*, case_id: str, case_title: str, application_title: str,
     Addressed to "ansøger": the case system adds name and address when the letter is sent,
     so the draft holds no personal data beyond the case itself.
     """
+    # The intake robot names a case it opened after the letter ("Henvendelse: <subject>"): the
+    # applicant knows it by the subject.
+    case_title = case_title.removeprefix(INTAKE_TITLE_PREFIX).strip() or case_title
     lines = [
         f"Vedrørende: Din ansøgning om byggetilladelse – {case_title} (sag {case_id})",
         "",

@@ -233,3 +233,16 @@ def test_the_request_letter_is_signed_with_the_departments_name() -> None:
     signed = lines[lines.index("Med venlig hilsen") + 1]
     assert signed == "Byggeri"  # the directory's name, not the id "byggeri"
     assert date.today() <= letter.reply_by
+
+
+def test_the_request_letter_names_the_application_not_the_intake_robots_case_title() -> None:
+    from datetime import date
+
+    from flows.screening_letter import request_letter
+
+    text = request_letter(case_id="SAG-1", case_title="Henvendelse: Ansøgning om carport",
+                          application_title="en carport", missing=[("Situationsplan", "en plan")],
+                          deadline=date(2026, 12, 14), sender="Byg og Miljø")
+    first = text.splitlines()[0]
+    assert first == ("Vedrørende: Din ansøgning om byggetilladelse – Ansøgning om carport "
+                     "(sag SAG-1)")
