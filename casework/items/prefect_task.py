@@ -25,7 +25,18 @@ _STATE_NAMES = {
 def _work_item(settle: Callable[[], Any]) -> Any:
     row = settle()
     return Completed(data=row, name=_STATE_NAMES.get(row.state, "Completed"),
-                     message=f"{row.state.value}: {row.outcome or '-'}")
+                     message=_message(row))
+
+
+def _message(row: Any) -> str:
+    """What the state says beside its name: the item's outcome when it adds something, and
+    the sign-off task it waits for (the id the inbox and ``casework tasks show`` use)."""
+    parts = [row.state.value]
+    if row.outcome and row.outcome != row.state.value:
+        parts.append(row.outcome)
+    if row.signoff_task_id:
+        parts.append(f"sign-off task {row.signoff_task_id}")
+    return "; ".join(parts)
 
 
 def as_task_run(flow: str, claimed: Any, settle: Callable[[], Any]) -> Any:

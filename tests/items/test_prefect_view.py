@@ -82,6 +82,13 @@ def test_a_run_with_failed_and_parked_items_is_named_and_ends_in_a_named_state(
     assert "mode signoff, outcome awaiting_signoff" in text  # per-step line, forwarded
     assert "sign-off task" in text and pseudonymise("SAG-2026-0102") in text
 
+    # The parked item's task run names the sign-off task it waits for, once.
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[flow_run.id])))
+    [parked] = [t for t in task_runs if t.state and t.state.name == "Awaiting sign-off"]
+    assert parked.state.message.startswith("awaiting_signoff; sign-off task ")
+
 
 def test_parked_items_only_and_an_idle_run(tmp_path: Path) -> None:
     robot, run, _ = make_robot(tmp_path, [])
