@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from casework.ops.prefect_env import quiet_temporary_server
+
 DATA = Path(__file__).parent / "data" / "letters.jsonl"
 
-# The demo's temporary Prefect server has no internet to send usage data to: without these its
-# telemetry service logs a failure (and, racing the server's start, a locked-database traceback).
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
+# The demo's temporary Prefect server sends no usage data (without internet its telemetry logs a
+# failure and, racing the server's start, once a locked-database traceback).
+quiet_temporary_server()
 
 
 def main(argv: list[str] | None = None) -> int:
