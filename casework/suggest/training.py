@@ -23,7 +23,9 @@ the taxonomy (and, per municipality, from caseworkers' confirmed choices; see ``
   letters. A logistic calibrator over the margin to the runner-up, channel agreement and
   length as well fitted pseudo-letters better but hand-written letters worse.
 * **FSIII** (73 conditions): the query is a condition's definition, removed from its label;
-  conditions are split TRAIN/TEST by the same hash.
+  conditions are split TRAIN/TEST by the same hash. The ranker keeps the KLE weights; the
+  confidence is calibrated (Platt) on realistic pseudo care notes of TRAIN conditions
+  (``care_notes``): calibrated on definitions it was far too cautious on care notes.
 
 ``python -m casework.suggest.training`` rebuilds ``casework/data/ranker/*.json``.
 """
@@ -48,6 +50,7 @@ from casework.suggest.taxonomy import Keyword, Label, Taxonomy
 
 log = logging.getLogger(__name__)
 TEST_SHARE = 4  # one subject in four is TEST
+NOTES_PER_CONDITION = 6  # FSIII calibration: pseudo care notes per TRAIN condition
 
 _TEMPLATES = (
     "Hej. Jeg skriver til jer angående {a}. Kan I hjælpe mig videre? Venlig hilsen",
@@ -260,19 +263,26 @@ def _train_kle(engine: str, cache: Path, dense: Any) -> RankerModel:
 
 
 def _train_fsiii(engine: str, cache: Path, dense: Any, kle: RankerModel) -> RankerModel:
+    from casework.suggest.care_notes import note_holdout
     from casework.suggest.suggester import TaxonomySuggester
     from casework.suggest.taxonomy import load_fsiii
 
-    variant, items = definition_holdout(load_fsiii(), "train")
+    variant, notes = note_holdout(load_fsiii(), "train", per_condition=NOTES_PER_CONDITION)
+    defs = list({it["code"]: it for it in notes}.values())
     suggester = TaxonomySuggester(variant, engine, cache_dir=cache, dense=dense, ranker=kle)
-    feats, gold = collect(suggester, [it["q_test"] for it in items],
-                          [it["code"] for it in items])
+    texts = [it["definition"] for it in defs] + [it["note"] for it in notes]
+    codes = [it["code"] for it in defs] + [it["code"] for it in notes]
+    is_note = np.arange(len(texts)) >= len(defs)
+    feats, gold = collect(suggester, texts, codes)
     # 52 definitions are too few to refit 12 weights (a free fit ranked worse on care notes):
-    # keep the KLE weights, fit only the calibration on FSIII.
+    # keep the KLE weights. The calibration is fitted on pseudo care notes (fitted on the
+    # definitions it was far too cautious on notes).
     return fit_ranker(feats, gold, taxonomy="fsiii", engine=engine, folds=5,
-                      prior=kle._w().astype(np.float64), l2=1e6, trained_on=(
-                          f"KLE ranker weights; calibration on FSIII definitions of TRAIN "
-                          f"conditions ({len(items)})"))
+                      prior=kle._w().astype(np.float64), l2=1e6, fit_on=~is_note,
+                      calibrate_on=is_note, calibration_kind="platt", trained_on=(
+                          f"KLE ranker weights; calibration (Platt) on realistic pseudo care "
+                          f"notes of TRAIN conditions ({len(defs)} conditions, "
+                          f"{len(notes)} notes)"))
 
 
 class _QueryMemo:
