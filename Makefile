@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	@mkdir -p "$(PREFECT_HOME)"  # Prefect makes its home without parents, and warns otherwise
 	$(BIN)/python -m demo
 
 lint: $(STAMP)
+	@mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/ruff check .
 	$(BIN)/casework policy check
 	$(BIN)/casework policy test
