@@ -41,5 +41,7 @@ def _message(row: Any) -> str:
 
 def as_task_run(flow: str, claimed: Any, settle: Callable[[], Any]) -> Any:
     name = f"{flow}-item-{claimed.id[:8]}"
-    state = _work_item.with_options(task_run_name=name)(settle, return_state=True)
+    # Tagged like the deployments (``casework``), so automations and filters find item runs.
+    state = _work_item.with_options(task_run_name=name, tags={"casework", "work-item", flow})(
+        settle, return_state=True)
     return state.result()

@@ -88,6 +88,7 @@ def test_a_run_with_failed_and_parked_items_is_named_and_ends_in_a_named_state(
             id=FlowRunFilterId(any_=[flow_run.id])))
     [parked] = [t for t in task_runs if t.state and t.state.name == "Awaiting sign-off"]
     assert parked.state.message.startswith("awaiting_signoff; sign-off task ")
+    assert {"casework", "work-item", robot.name} <= set(parked.tags)
 
 
 def test_parked_items_only_and_an_idle_run(tmp_path: Path) -> None:
