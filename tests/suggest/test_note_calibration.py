@@ -13,26 +13,20 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import numpy as np
+from calibration_checks import assert_calibrated
 
-from casework.suggest.calibration import expected_calibration_error
 from casework.suggest.care_notes import definition_fragments, note_holdout, realistic_note
 from casework.suggest.suggester import TaxonomySuggester
 from casework.suggest.taxonomy import load_fsiii
-from casework.suggest.training import is_test, ranked_codes
+from casework.suggest.training import is_test
 
 
 def test_confidence_on_care_notes_matches_accuracy(suggest_cache: Path) -> None:
     variant, items = note_holdout(load_fsiii(), "train", per_condition=5, seed=7)
     assert items and not any(is_test(it["code"]) for it in items)
     suggester = TaxonomySuggester(variant, "tfidf", cache_dir=suggest_cache)
-    ranked, conf = ranked_codes(suggester, [it["note"] for it in items], top=1)
-    right = np.array([r[0] == it["code"] for r, it in zip(ranked, items, strict=True)])
-    assert 0.3 < right.mean() < 0.95  # a sample where calibration matters
-    assert abs(conf.mean() - right.mean()) < 0.08, (conf.mean(), right.mean())
-    assert expected_calibration_error(conf, right) < 0.1
-    sure = conf >= np.median(conf)
-    assert right[sure].mean() > right[~sure].mean() + 0.15
+    assert_calibrated(suggester, items, "note", accuracy_between=(0.3, 0.95), max_gap=0.08,
+                      sure_margin=0.15)
 
 
 def test_notes_say_the_definition_in_pieces_and_hold_it_out_of_the_label() -> None:
