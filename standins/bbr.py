@@ -68,25 +68,24 @@ def create_app(*, page_size: int = 100) -> FastAPI:
         if request.query_params.get("apiKey") != API_KEY:
             raise HTTPException(401, "Unauthorized: missing or wrong apiKey")
 
-    @app.post("/BBR/v1")
-    @app.post("/BBR/v1/")
-    async def graphql(request: Request) -> JSONResponse:
+    async def answer(request: Request, root: str) -> JSONResponse:
+        """One GraphQL service of Datafordeleren: only its own root fields (``root``)."""
         key(request)
         body = await request.json()
         query, variables = str(body.get("query", "")), body.get("variables") or {}
-        if not re.search(r"\bBBR_\w+\s*\(", query):
+        if not re.search(root, query):
             return _error("The query has no known root field with a nodes selection.")
         return _graphql_answer(query, variables)
+
+    @app.post("/BBR/v1")
+    @app.post("/BBR/v1/")
+    async def graphql(request: Request) -> JSONResponse:
+        return await answer(request, r"\bBBR_\w+\s*\(")
 
     @app.post("/DAR/v1")
     @app.post("/DAR/v1/")
     async def dar_graphql(request: Request) -> JSONResponse:
-        key(request)
-        body = await request.json()
-        query, variables = str(body.get("query", "")), body.get("variables") or {}
-        if not re.search(r"\bDAR_Husnummer\s*\(", query):
-            return _error("The query has no known root field with a nodes selection.")
-        return _graphql_answer(query, variables)
+        return await answer(request, r"\bDAR_Husnummer\s*\(")
 
     def _graphql_answer(query: str, variables: dict[str, Any]) -> JSONResponse:
         root = re.search(r"\b((?:BBR|DAR)_\w+)\s*\(", query)
