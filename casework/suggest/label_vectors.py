@@ -120,14 +120,7 @@ class LabelVectorStore:
         encoder = TfidfEncoder([analyzer])
         matrix = encoder.fit_encode(docs)
         if self.cache_dir:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            _evict(self.cache_dir, stem)
-
-            def write_matrix(tmp: Path) -> None:
-                with tmp.open("wb") as fh:
-                    sparse.save_npz(fh, matrix)
-
-            _atomic_write(matrix_file, write_matrix)
+            _store_matrix(self.cache_dir, stem, matrix_file, matrix)
             _atomic_write(state_file, lambda tmp: tmp.write_text(
                 json.dumps(encoder.state(), ensure_ascii=False), encoding="utf-8"))
         return encoder, matrix
@@ -148,14 +141,7 @@ class LabelVectorStore:
                 log.warning("ignoring unreadable keyword cache %s: %s", matrix_file, exc)
         matrix = encoder.encode(texts, "passage")
         if matrix_file is not None and self.cache_dir is not None:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            _evict(self.cache_dir, stem)
-
-            def write_matrix(tmp: Path) -> None:
-                with tmp.open("wb") as fh:
-                    sparse.save_npz(fh, matrix)
-
-            _atomic_write(matrix_file, write_matrix)
+            _store_matrix(self.cache_dir, stem, matrix_file, matrix)
         return matrix
 
     def _save_cache(self, taxonomy: str, slug: str, new: dict[str, np.ndarray]) -> None:
@@ -176,6 +162,18 @@ class LabelVectorStore:
                          vectors=np.vstack([entries[k] for k in keys]).astype(np.float16))
 
         _atomic_write(cache, write)
+
+
+def _store_matrix(cache_dir: Path, stem: str, path: Path, matrix: sparse.csr_matrix) -> None:
+    """Write ``matrix`` to ``path`` atomically, after evicting older files of ``stem``."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _evict(cache_dir, stem)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as fh:
+            sparse.save_npz(fh, matrix)
+
+    _atomic_write(path, write)
 
 
 def _evict(directory: Path, stem: str) -> None:
