@@ -175,7 +175,9 @@ def report(suggester: TaxonomySuggester, texts: list[str], gold: list[list[str]]
     ranked, conf = ranked_codes(suggester, texts, top=10)
     rep = score(ranked, conf.tolist(), gold)
     out: dict[str, Any] = {"n": rep.n, **{f"acc@{k}": v for k, v in rep.accuracy.items()},
-                           "ece": rep.ece, "mean_confidence": rep.mean_confidence}
+                           "ece": rep.ece, "ece_if_calibrated": rep.ece_if_calibrated,
+                           "ece_if_calibrated_p95": rep.ece_if_calibrated_p95,
+                           "mean_confidence": rep.mean_confidence}
     out["reliability"] = [[b.low, b.high, b.n, b.mean_confidence, b.accuracy]
                           for b in rep.reliability]
     return out
@@ -198,7 +200,9 @@ def bench_routing(engines: list[str]) -> dict[str, Any]:
             out[f"{lang}_{engine}"] = {
                 "acc@1": ev.accuracy, **{f"acc@{k}": v for k, v in cal.accuracy.items()
                                          if k != "1"},
-                "ece": cal.ece, "macro_f1": ev.macro_f1, "train_n": len(train_x),
+                "ece": cal.ece, "ece_if_calibrated": cal.ece_if_calibrated,
+                "ece_if_calibrated_p95": cal.ece_if_calibrated_p95,
+                "macro_f1": ev.macro_f1, "train_n": len(train_x),
                 "dev_n": len(dev_x), "cv_accuracy_train": router.meta.cv_accuracy,
                 "reliability": [[b.low, b.high, b.n, b.mean_confidence, b.accuracy]
                                 for b in cal.reliability],

@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from casework.suggest.calibration import Bin, expected_calibration_error, reliability
+from casework.suggest.calibration import (
+    Bin,
+    ece_if_calibrated,
+    expected_calibration_error,
+    reliability,
+)
 
 KS = (1, 3, 10)
 
@@ -30,6 +35,10 @@ class Report(BaseModel):
     n: int
     accuracy: dict[str, float]
     ece: float
+    # What a perfectly calibrated model would show on this many texts (mean, 95th
+    # percentile): an ECE below the 95th percentile is within sampling noise.
+    ece_if_calibrated: float = 0.0
+    ece_if_calibrated_p95: float = 0.0
     mean_confidence: float
     reliability: list[Bin]
 
@@ -37,7 +46,10 @@ class Report(BaseModel):
         acc = "   ".join(f"@{k} {v:.3f}" for k, v in self.accuracy.items())
         lines = [f"{title}{self.n} texts   accuracy {acc}",
                  f"top suggestion: mean confidence {self.mean_confidence:.3f}, "
-                 f"right {self.accuracy.get('1', 0.0):.3f}, ECE {self.ece:.3f}", "",
+                 f"right {self.accuracy.get('1', 0.0):.3f}, ECE {self.ece:.3f}",
+                 f"(a perfectly calibrated model would show ECE {self.ece_if_calibrated:.3f} "
+                 f"on {self.n} texts, 95 % of the time at most {self.ece_if_calibrated_p95:.3f})",
+                 "",
                  "confidence bin    texts  mean confidence  right"]
         for b in self.reliability:
             lines.append(f"{b.low:4.2f} – {b.high:4.2f}    {b.n:6d}  {b.mean_confidence:15.3f}"
@@ -56,8 +68,10 @@ def score(ranked: Sequence[Sequence[str]], confidence: Sequence[float],
     accuracy = {str(k): round(sum(1 for h in hit_at if h is not None and h < k) / max(n, 1), 4)
                 for k in ks}
     top_right = [h == 0 for h in hit_at]
+    floor, floor_p95 = ece_if_calibrated(confidence)
     return Report(n=n, accuracy=accuracy,
                   ece=expected_calibration_error(confidence, top_right),
+                  ece_if_calibrated=floor, ece_if_calibrated_p95=floor_p95,
                   mean_confidence=round(float(np.mean(confidence)) if n else 0.0, 4),
                   reliability=reliability(confidence, top_right))
 

@@ -63,3 +63,30 @@ def test_score_accepts_lists_and_group_wildcards() -> None:
     assert report.accuracy == {"1": pytest.approx(1 / 3, abs=1e-3), "3": pytest.approx(2 / 3,
                                                                                        abs=1e-3)}
     assert report.n == 3 and "ECE" in report.to_text()
+
+
+def test_ece_noise_floor_tells_sampling_noise_from_miscalibration() -> None:
+    """On a few dozen texts a perfectly calibrated model still shows an ECE well above 0.05;
+    the floor says how much, shrinks with more texts, and a miscalibrated model lies above
+    it."""
+    from casework.suggest.calibration import ece_if_calibrated
+
+    rng = np.random.default_rng(7)
+    conf = rng.uniform(0.3, 0.9, 39)
+    floor, p95 = ece_if_calibrated(conf)
+    assert 0.05 < floor < p95 < 0.3
+    big_floor, _ = ece_if_calibrated(rng.uniform(0.3, 0.9, 3900))
+    assert big_floor < floor / 4  # noise falls like 1/sqrt(n)
+    # Outcomes drawn from the confidences: calibrated, so within the floor most of the time.
+    inside = sum(expected_calibration_error(conf, rng.random(39) < conf) <= p95
+                 for _ in range(200))
+    assert inside >= 180
+    # The same confidences when the model is right only half as often: far above the floor.
+    assert expected_calibration_error(conf, rng.random(39) < conf / 2) > p95
+    assert ece_if_calibrated([]) == (0.0, 0.0)
+
+
+def test_report_prints_the_noise_floor() -> None:
+    report = score([["a"], ["b"], ["c"]], [0.9, 0.8, 0.4], [["a"], ["x"], ["c"]])
+    assert 0 < report.ece_if_calibrated <= report.ece_if_calibrated_p95
+    assert "perfectly calibrated model would show" in report.to_text()
