@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from casework.db.models import InboxSession
@@ -117,13 +117,6 @@ def revoke_user(s: Session, user_id: str, why: str = "logout_everywhere",
         .values(revoked_at=now or datetime.now(UTC), revoked_why=why, id_token=None)
         .execution_options(synchronize_session=False)
     ).rowcount
-
-
-def purge(s: Session, older_than: timedelta, now: datetime | None = None) -> int:
-    """Delete session rows created before ``now - older_than`` (kept a while for audits)."""
-    cutoff = (now or datetime.now(UTC)) - older_than
-    return s.execute(delete(InboxSession).where(InboxSession.created_at < cutoff)
-                     .execution_options(synchronize_session=False)).rowcount
 
 
 def live_count(s: Session, user_id: str) -> int:

@@ -118,15 +118,3 @@ def test_session_token_is_not_stored_in_clear(as_user, engine):
     with reading(engine) as s:
         ids = [row.id for row in s.query(InboxSession)]
     assert ids and all(i not in cookie for i in ids)
-
-
-def test_purge_removes_only_old_rows(as_user, engine):
-    from casework.inbox.sessions import purge
-
-    as_user("anna.byg"), as_user("bo.byg")
-    with transaction(engine) as s:
-        s.execute(update(InboxSession).where(InboxSession.user_id == "anna.byg").values(
-            created_at=datetime.now(UTC) - timedelta(days=100)))
-        assert purge(s, timedelta(days=90)) == 1
-    with reading(engine) as s:
-        assert [r.user_id for r in s.query(InboxSession)] == ["bo.byg"]
