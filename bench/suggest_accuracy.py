@@ -18,6 +18,11 @@ Everything here is measured on sets the shipped models were NOT trained or tuned
   engine's suggestions were looked at). Split by a hash of the letter's id:
   ``letters_fit`` (31) may be used to choose between calibration designs;
   ``letters_eval`` (39) is never used for fitting or tuning. Both against the full taxonomy.
+* KLE, 453 written texts (``casework/data/training/kle_texts.jsonl``: citizen letters, case
+  titles and internal notes over every KLE main group, labelled from the KLE file before any
+  suggestion was looked at). ``written_eval`` (1 in 3 by a hash of the id, 144 texts) is never
+  fitted on, also reported per kind; ``written_train`` is what the weights were refitted and the
+  confidence calibrated on (shown for comparison, not a held-out figure).
 * KLE retrain: ``q_example`` of half the TEST subjects stored as confirmed examples; ``q_test``
   of that half and of the other half scored before and after.
 * FSIII (73 conditions of branches I+J): TEST conditions' definitions as queries, removed
@@ -26,8 +31,10 @@ Everything here is measured on sets the shipped models were NOT trained or tuned
   per language; C and the calibration are chosen by cross-validation on train only).
 
 Per set: accuracy@1/@3/@10, ECE of the top suggestion's calibrated confidence (10 equal
-bins) and the reliability table. Accuracy is "the gold code (or one of the accepted codes)
-is among the first k of all labels".
+bins), ``ece_if_calibrated`` (the ECE a perfectly calibrated model would show on as many
+texts, mean and 95th percentile: below that, the measured ECE is sampling noise) and the
+reliability table. Accuracy is "the gold code (or one of the accepted codes) is among the
+first k of all labels".
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from casework.suggest.training import (  # noqa: E402
     definition_holdout,
     keyword_holdout,
     ranked_codes,
+    written_texts,
 )
 
 # Hand-written letters of the kind a municipality receives, with the KLE subjects a
@@ -230,6 +238,12 @@ def bench_kle(engines: list[str], dense: MemoEncoder | None, cache: Path) -> dic
         }
         for half, rows in letter_halves().items():
             res[f"letters_{half}"] = report(full, [t for t, _ in rows], [a for _, a in rows])
+        for split in ("eval", "train"):
+            written = written_texts(split)
+            for kind in (None, "citizen", "title", "internal"):
+                sel = [r for r in written if kind is None or r["kind"] == kind]
+                res[f"written_{split}" + (f"_{kind}" if kind else "")] = report(
+                    full, [r["text"] for r in sel], [r["accept"] for r in sel])
         half_a = [it for it in items if it["half"] == "A"]
         for half in ("A", "B"):
             sel = [it for it in items if it["half"] == half]
