@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         "keep confirmed suggestions under examples/<municipality>/ and load the model "
         "retrained from them. Unset: one shared store.",
     )
+    starter_examples: bool = Field(
+        default=True,
+        description="Journal placement also learns from the project's written starter texts "
+        "(citizen letters, case titles and notes labelled with KLE subjects), beside the "
+        "municipality's own confirmed choices. Turn off to rank from the KLE file and your "
+        "own examples only.",
+    )
     hours_per_fte: float = Field(default=1667.0, gt=0)
     signoff_wait: Literal["record", "pause", "suspend"] = Field(
         default="record",

@@ -257,7 +257,9 @@ def refit_ranker(taxonomy: Taxonomy, model: ExampleModel, engine: str, *,
     fit, so that examples of one kind teach "letters like these get this code", not "every
     letter gets this code". The calibration is refitted on the examples alone (they are the
     municipality's real letters) when the fit has enough of them; otherwise the shipped one
-    is kept.
+    is kept. The starter examples (``casework.suggest.starter``) are left out of the refit: the
+    background letters are of random subjects, which starter texts rarely share, so with them
+    loaded the fit learnt "examples mislead" and 50 corrections no longer moved the ranking.
     """
     from casework.suggest.calibration import Calibrator
     from casework.suggest.ranker import FEATURES, fit_weights, load_ranker

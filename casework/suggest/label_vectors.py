@@ -23,7 +23,7 @@ import numpy as np
 from scipy import sparse
 
 from casework.suggest import resources
-from casework.suggest.encoders import STOPWORDS, Encoder, TfidfEncoder, normalise_rows
+from casework.suggest.encoders import STOPWORDS, Encoder, Role, TfidfEncoder, normalise_rows
 from casework.suggest.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -77,26 +77,34 @@ class LabelVectorStore:
 
     def vectors(self, taxonomy: Taxonomy, encoder: Encoder, docs: list[str]) -> np.ndarray:
         """Rows aligned with ``docs`` (one per label), float32 and L2-normalised."""
-        slug = encoder_slug(encoder)
+        return self.text_vectors(taxonomy.name, encoder, docs, role="passage",
+                                 what=f"{taxonomy.name} label documents")
+
+    def text_vectors(self, name: str, encoder: Encoder, docs: list[str], *,
+                     role: Role = "passage", what: str = "") -> np.ndarray:
+        """Embeddings of ``docs`` in ``role`` kept under ``name`` (shipped, then cached):
+        label documents, or the starter examples (queries)."""
+        slug = encoder_slug(encoder) + ("" if role == "passage" else f"-{role}")
         hashes = [resources.sha1_text(d) for d in docs]
-        known = self._known(taxonomy.name, slug)
+        known = self._known(name, slug)
         missing = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values())
         self.computed = len(missing)
         if missing:
             log.warning(
-                "embedding %d of %d %s label documents with %s (taxonomy changed or not shipped)"
-                "; this happens once, the result is cached", len(missing), len(docs),
-                taxonomy.name, encoder.name,
+                "embedding %d of %d %s with %s (changed or not shipped); this happens once, "
+                "the result is cached", len(missing), len(docs), what or name, encoder.name,
             )
             started = time.monotonic()
             new: dict[str, np.ndarray] = {}
             for start in range(0, len(missing), _BATCH):
                 idx = missing[start:start + _BATCH]
-                rows = np.asarray(encoder.encode([docs[i] for i in idx], role="passage"))
+                rows = np.asarray(encoder.encode([docs[i] for i in idx], role=role))
                 new.update({hashes[i]: row for i, row in zip(idx, rows, strict=True)})
             log.info("embedded %d documents in %.1f s", len(missing), time.monotonic() - started)
             known.update(new)
-            self._save_cache(taxonomy.name, slug, new)
+            self._save_cache(name, slug, new)
+        if not docs:
+            return np.zeros((0, 0), dtype=np.float32)
         matrix = np.vstack([known[h] for h in hashes]).astype(np.float32)
         return normalise_rows(matrix)
 
@@ -187,23 +195,32 @@ def _evict(directory: Path, stem: str) -> None:
 def build_shipped(taxonomy: Taxonomy, encoder: Encoder, docs: list[str],
                   directory: Path = resources.EMBEDDINGS_DIR) -> Path:
     """Embed every label document and write the package's ``.npy`` + ``.json`` pair."""
+    return build_shipped_texts(taxonomy.name, encoder, docs, directory=directory, meta={
+        "taxonomy": taxonomy.name, "source_file": taxonomy.source,
+        "source_sha256": taxonomy.sha256, "codes": [label.code for label in taxonomy.labels]})
+
+
+def build_shipped_texts(name: str, encoder: Encoder, docs: list[str], *,
+                        role: Role = "passage", directory: Path = resources.EMBEDDINGS_DIR,
+                        meta: dict[str, object] | None = None) -> Path:
+    """Embed ``docs`` in ``role`` and write them as shipped vectors under ``name`` (what
+    ``text_vectors`` finds before computing anything)."""
     directory.mkdir(parents=True, exist_ok=True)
     store = LabelVectorStore(cache_dir=None, shipped_dir=directory / "__none__")
-    vectors = store.vectors(taxonomy, encoder, docs).astype(np.float16)
-    slug = encoder_slug(encoder)
-    npy, meta_path = _shipped_paths(directory, taxonomy.name, slug)
+    vectors = store.text_vectors(name, encoder, docs, role=role).astype(np.float16)
+    slug = encoder_slug(encoder) + ("" if role == "passage" else f"-{role}")
+    npy, meta_path = _shipped_paths(directory, name, slug)
     _atomic_write(npy, lambda tmp: tmp.write_bytes(_npy_bytes(vectors)))
-    meta = {
-        "taxonomy": taxonomy.name,
+    record = {
+        **(meta or {"taxonomy": name}),
         "encoder": encoder.name,
-        "source_file": taxonomy.source,
-        "source_sha256": taxonomy.sha256,
+        "role": role,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dtype": "float16",
-        "codes": [label.code for label in taxonomy.labels],
         "doc_hashes": [resources.sha1_text(d) for d in docs],
     }
-    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    meta_path.write_text(json.dumps(record, ensure_ascii=False, indent=0) + "\n",
+                         encoding="utf-8")
     return npy
 
 
@@ -228,6 +245,7 @@ def main() -> None:
     """Rebuild the shipped label embeddings (run after updating a taxonomy file)."""
     from casework.suggest.documents import embed_doc
     from casework.suggest.encoders import E5Encoder
+    from casework.suggest.starter import starter_examples
     from casework.suggest.taxonomy import load_fsiii, load_kle
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -236,6 +254,11 @@ def main() -> None:
         docs = [embed_doc(label) for label in taxonomy.labels]
         path = build_shipped(taxonomy, encoder, docs)
         print(f"{taxonomy.name}: {len(docs)} labels -> {path}")
+    texts, _ = starter_examples("kle")
+    path = build_shipped_texts("kle-starter", encoder, texts, role="query",
+                               meta={"taxonomy": "kle-starter",
+                                     "source_file": "training/kle_texts.jsonl (TRAIN part)"})
+    print(f"kle starter examples: {len(texts)} texts -> {path}")
 
 
 if __name__ == "__main__":

@@ -149,6 +149,7 @@ class TaxonomySuggester:
         self._index = {label.code: i for i, label in enumerate(self.labels)}
         self.channels: list[_Channel] = []
         store = LabelVectorStore(cache_dir if cache_dir is not None else _default_cache())
+        self._store = store
         wanted = ENGINE_CHANNELS[self.engine]
         tfidf_docs = [tfidf_doc(label) for label in self.labels]
         char_encoder: TfidfEncoder | None = None
@@ -191,23 +192,45 @@ class TaxonomySuggester:
     def load(cls, name: str, engine: str = "hybrid", *, taxonomy_path: Path | None = None,
              branches: Sequence[str] | None = None, cache_dir: Path | None = None,
              model_dir: Path | None = None, use_examples: bool = True,
-             dense: Encoder | None = None, municipality: str | None = None
-             ) -> TaxonomySuggester:
+             dense: Encoder | None = None, municipality: str | None = None,
+             starter: bool | None = None) -> TaxonomySuggester:
         """Shipped (or given) taxonomy plus, when retrained, the municipality's confirmed
         examples and its refitted ranker and calibration (from ``model_dir``, default
-        ``<data_dir>/models/suggest[/<municipality>]/<taxonomy>``)."""
+        ``<data_dir>/models/suggest[/<municipality>]/<taxonomy>``), and the project's starter
+        examples (``casework.suggest.starter``; ``starter=None`` follows the setting)."""
+        from casework.suggest import starter as starters
         from casework.suggest.examples import ExampleModel
 
         taxonomy = load_taxonomy(name, taxonomy_path, branches)
         folder = Path(model_dir) if model_dir else ExampleModel.default_dir(name, municipality)
         suggester = cls(taxonomy, engine, cache_dir=cache_dir, dense=dense,
                         model_dir=folder if use_examples else None)
+        texts: list[str] = []
+        codes: list[str] = []
+        vectors: list[np.ndarray | None] = []
+        if use_examples and (starters.enabled() if starter is None else starter):
+            texts, codes = starters.starter_examples(name)
+            vectors.append(suggester.starter_vectors(texts))
         if use_examples:
             model = ExampleModel.load_if_present(name, folder)
             if model is not None:
-                suggester.add_examples(model.texts, model.codes, dense_vectors=model.dense_for(
-                    suggester.dense_encoder_name))
+                texts, codes = texts + model.texts, codes + model.codes
+                vectors.append(model.dense_for(suggester.dense_encoder_name))
+        if texts:
+            known = [v for v in vectors if v is not None and len(v)]
+            suggester.add_examples(texts, codes, dense_vectors=np.vstack(known) if all(
+                v is not None for v in vectors) and known else None)
         return suggester
+
+    def starter_vectors(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Dense vectors of the starter examples, embedded once and cached like the label
+        documents (None without a dense channel)."""
+        channel = next((c for c in self.channels if c.name == "dense"), None)
+        if channel is None or not texts:
+            return None
+        return self._store.text_vectors(f"{self.taxonomy.name}-starter", channel.encoder,
+                                        list(texts), role="query",
+                                        what=f"{self.taxonomy.name} starter examples")
 
     @property
     def dense_encoder_name(self) -> str | None:

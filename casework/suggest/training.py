@@ -27,8 +27,9 @@ the taxonomy (and, per municipality, from caseworkers' confirmed choices; see ``
   with the subjects a caseworker would accept, labelled from the KLE file before any
   suggestion was looked at. One in three (by a hash of its id) is EVAL and never fitted on;
   the rest refit the weights (pulled towards the keyword-fitted ones) and fit the calibration
-  (Platt, cross-fitted). Fitted on pseudo-letters alone the ranker preferred a group's general
-  ``.00`` subject and the confidence was too cautious above 0.5 and too sure below 0.3.
+  (Platt, cross-fitted), and are shipped as starter examples (``casework.suggest.starter``).
+  Fitted on pseudo-letters alone the ranker preferred a group's general ``.00`` subject and
+  the confidence was too cautious above 0.5 and too sure below 0.3.
 * **FSIII** (73 conditions): the query is a condition's definition, removed from its label;
   conditions are split TRAIN/TEST by the same hash. The ranker keeps the KLE weights; the
   confidence is calibrated (Platt) on realistic pseudo care notes of TRAIN conditions
@@ -122,6 +123,7 @@ def is_test(code: str) -> bool:
 
 WRITTEN_TEXTS = Path(__file__).resolve().parent.parent / "data" / "training" / "kle_texts.jsonl"
 WRITTEN_EVAL_SHARE = 3  # one written text in three is EVAL
+CANDIDATES_FOR_FIT = 50
 
 
 def written_split(text_id: str) -> str:
@@ -302,33 +304,54 @@ def _train_kle(engine: str, cache: Path, dense: Any) -> RankerModel:
 def _refit_on_written(base: RankerModel, engine: str, cache: Path, dense: Any,
                       trained_on: str, l2: float = 1.0, folds: int = 5) -> RankerModel:
     """Weights refitted on the written TRAIN texts (pulled towards ``base``'s), calibration
-    fitted on their cross-fitted top probabilities. A text with several accepted codes counts
-    the one the base weights rank highest as its answer."""
+    fitted on their cross-fitted top probabilities.
+
+    These texts are also the starter examples (``casework.suggest.starter``), so each fold is
+    scored with the other folds' texts loaded as examples, as a new letter meets them. The
+    example weights stay as the keyword fit learnt them: the written texts spread evenly over
+    the subjects (two at most per subject), so here another text of the same subject is rarely
+    loaded and a refit would learn "examples mislead", which is not true of real mail. A text
+    with several accepted codes counts the one the base weights rank highest as its answer.
+    """
     from casework.suggest.calibration import Calibrator, expected_calibration_error
-    from casework.suggest.ranker import _softmax, fit_weights
+    from casework.suggest.ranker import FEATURES, _softmax, fit_weights
     from casework.suggest.suggester import TaxonomySuggester
     from casework.suggest.taxonomy import load_kle
 
     rows = written_texts("train")
     suggester = TaxonomySuggester(load_kle(), engine, cache_dir=cache, dense=dense, ranker=base)
-    cand, feats, _ = suggester.features([r["text"] for r in rows])
-    accepted = np.array([[accepts(suggester.labels[c].code, r["accept"]) for c in row]
-                         for row, r in zip(cand, rows, strict=True)])
+    texts = [r["text"] for r in rows]
+    firsts = [r["accept"][0] for r in rows]
+    vectors = suggester.starter_vectors(texts)
+    fold_of = np.random.default_rng(0).permutation(len(rows)) % folds
+    feats = np.zeros((len(rows), CANDIDATES_FOR_FIT, len(FEATURES)), dtype=np.float32)
+    accepted = np.zeros((len(rows), CANDIDATES_FOR_FIT), dtype=bool)
+    for f in range(folds):
+        others = np.flatnonzero(fold_of != f)
+        suggester.add_examples([texts[i] for i in others], [firsts[i] for i in others],
+                               dense_vectors=None if vectors is None else vectors[others])
+        mine = np.flatnonzero(fold_of == f)
+        cand, x, _ = suggester.features([texts[i] for i in mine], CANDIDATES_FOR_FIT)
+        feats[mine] = x
+        accepted[mine] = [[accepts(suggester.labels[c].code, rows[i]["accept"]) for c in row]
+                          for row, i in zip(cand, mine, strict=True)]
     prior = base._w().astype(np.float64)
     logits = feats @ prior
     gold = np.array([int(np.flatnonzero(ok)[np.argmax(lg[ok])]) if ok.any() else -1
                      for ok, lg in zip(accepted, logits, strict=True)])
-    fold_of = np.random.default_rng(0).permutation(len(rows)) % folds
+    free = [name for name in FEATURES if name not in ("example", "duplicate")]
     raw = np.zeros(len(rows))
     right = np.zeros(len(rows), dtype=bool)
     for f in range(folds):
         test = fold_of == f
-        probs = _softmax(feats[test] @ fit_weights(feats[~test], gold[~test], prior, l2))
+        w = fit_weights(feats[~test], gold[~test], prior, l2, free=free)
+        probs = _softmax(feats[test] @ w)
         raw[test] = probs.max(axis=1)
         right[test] = accepted[test][np.arange(int(test.sum())), probs.argmax(axis=1)]
-    weights = fit_weights(feats, gold, prior, l2)
+    weights = fit_weights(feats, gold, prior, l2, free=free)
     calibration = Calibrator.fit(raw, right, kind="platt", fitted_on=(
-        f"written TRAIN texts ({folds}-fold out-of-fold, n={len(rows)})"))
+        f"written TRAIN texts, the other folds loaded as examples ({folds}-fold out-of-fold, "
+        f"n={len(rows)})"))
     metrics = {**base.metrics, "written_n": float(len(rows)),
                "written_in_candidates": round(float((gold >= 0).mean()), 4),
                "written_oof_top1": round(float(right.mean()), 4),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from casework.suggest.examples import Example, ExampleModel, ExampleStore, retrain
+from casework.suggest.starter import starter_examples
 from casework.suggest.suggester import TaxonomySuggester
 from casework.suggest.taxonomy import TaxonomyError, load_kle
 
@@ -74,12 +75,15 @@ def test_retrain_builds_model_used_on_load(tmp_path: Path, suggest_cache: Path) 
     assert model.texts == [text] and model.codes == ["09.19.00"]
 
     suggester = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
-                                       model_dir=tmp_path / "model")
+                                       model_dir=tmp_path / "model", starter=False)
     assert suggester.example_count == 1
     letter = "Henvendelse om hundeskov ved Nørresø og indhegning"
     plain = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
                                    model_dir=tmp_path / "model", use_examples=False)
     assert plain.example_count == 0
+    both = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
+                                  model_dir=tmp_path / "model")
+    assert both.example_count == len(starter_examples("kle")[0]) + 1
 
     def rank(s: TaxonomySuggester) -> int:
         codes = [x.code for x in s.suggest([letter], top=50, with_evidence=False)[0]]
@@ -89,3 +93,25 @@ def test_retrain_builds_model_used_on_load(tmp_path: Path, suggest_cache: Path) 
     assert suggester.suggest([text], top=1)[0][0].code == "09.19.00"
     with pytest.raises(FileNotFoundError, match="not a retrained suggestion model"):
         ExampleModel.load(tmp_path / "nothing")
+
+
+def test_starter_examples_load_by_default_and_the_setting_turns_them_off(
+        cli_env: Path, suggest_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new installation has no confirmed choices; the shipped starter texts fill the example
+    channel (KLE only, never the held-out texts), and CASEWORK_STARTER_EXAMPLES=false empties
+    it again."""
+    from casework.settings import reset_settings_cache
+    from casework.suggest.training import written_texts
+
+    texts, codes = starter_examples("kle")
+    assert len(texts) > 300 and set(texts) == {r["text"] for r in written_texts("train")}
+    assert not set(texts) & {r["text"] for r in written_texts("eval")}
+    assert starter_examples("fsiii") == ([], [])
+    started = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache)
+    assert started.example_count == len(texts)
+    # A letter phrased like a starter text gets that text's subject, as a confirmed choice would.
+    first = texts[0]
+    assert started.suggest([first], top=1)[0][0].code == codes[0]
+    monkeypatch.setenv("CASEWORK_STARTER_EXAMPLES", "false")
+    reset_settings_cache()
+    assert TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache).example_count == 0

@@ -89,3 +89,23 @@ def test_other_encoder_or_branch_is_computed(tmp_path: Path) -> None:
     docs = [embed_doc(lab) for lab in taxonomy.labels[:10]]
     LabelVectorStore(tmp_path).vectors(taxonomy, encoder, docs)
     assert len(encoder.encoded) == 10
+
+
+def test_shipped_starter_vectors_are_current_and_used(tmp_path: Path) -> None:
+    """The starter examples' query embeddings ship too (a new installation embeds nothing);
+    editing the starter texts without rebuilding them shows here."""
+    from casework.suggest.starter import starter_examples
+
+    texts, _ = starter_examples("kle")
+    meta = json.loads((resources.EMBEDDINGS_DIR /
+                       f"kle-starter.{SHIPPED_ENCODER}-query.json").read_text(encoding="utf-8"))
+    # Stale: rebuild with `python -m casework.suggest.label_vectors`.
+    assert meta["doc_hashes"] == [resources.sha1_text(t) for t in texts]
+    assert meta["role"] == "query"
+    encoder = CountingEncoder()
+    store = LabelVectorStore(tmp_path)
+    vectors = store.text_vectors("kle-starter", encoder, texts, role="query")
+    assert vectors.shape == (len(texts), 384) and encoder.encoded == [] and store.computed == 0
+    # As passages they are other vectors: not taken from the query file.
+    store.text_vectors("kle-starter", encoder, texts[:2], role="passage")
+    assert encoder.encoded == texts[:2]
