@@ -18,10 +18,11 @@ Everything here is measured on sets the shipped models were NOT trained or tuned
   engine's suggestions were looked at). Split by a hash of the letter's id:
   ``letters_fit`` (31) may be used to choose between calibration designs;
   ``letters_eval`` (39) is never used for fitting or tuning. Both against the full taxonomy.
-* KLE, 453 written texts (``casework/data/training/kle_texts.jsonl``: citizen letters, case
-  titles and internal notes over every KLE main group, labelled from the KLE file before any
-  suggestion was looked at). ``written_eval`` (1 in 3 by a hash of the id, 144 texts) is never
-  fitted on, also reported per kind; the TRAIN part refitted the weights and calibration and
+* KLE, 849 written texts (``casework/data/training/kle_texts.jsonl``: citizen letters, case
+  titles and internal notes, labelled from the KLE file before any suggestion was looked at;
+  set ``spread`` evenly over every main group, set ``frequent`` the most common requests).
+  ``written_eval`` (1 in 3 by a hash of the id, about 280 texts) is never fitted on, also
+  reported per set and per kind; the TRAIN part refitted the weights and calibration and
   is loaded as starter examples (``casework.suggest.starter``). The letter and written sets
   are scored as installed (starter examples loaded) and, ``*_without_starter``, without them.
 * KLE retrain: ``q_example`` of half the TEST subjects stored as confirmed examples; ``q_test``
@@ -245,9 +246,9 @@ def bench_kle(engines: list[str], dense: MemoEncoder | None, cache: Path) -> dic
             res[f"letters_{half}_without_starter"] = report(
                 plain, [t for t, _ in rows], [a for _, a in rows])
         written = written_texts("eval")
-        for kind in (None, "citizen", "title", "internal"):
-            sel = [r for r in written if kind is None or r["kind"] == kind]
-            res["written_eval" + (f"_{kind}" if kind else "")] = report(
+        for part in (None, "spread", "frequent", "citizen", "title", "internal"):
+            sel = [r for r in written if part in (None, r["kind"], r["set"])]
+            res["written_eval" + (f"_{part}" if part else "")] = report(
                 full, [r["text"] for r in sel], [r["accept"] for r in sel])
         res["written_eval_without_starter"] = report(
             plain, [r["text"] for r in written], [r["accept"] for r in written])

@@ -257,10 +257,12 @@ def refit_ranker(taxonomy: Taxonomy, model: ExampleModel, engine: str, *,
     fit, so that examples of one kind teach "letters like these get this code", not "every
     letter gets this code". The calibration is refitted on the examples alone (they are the
     municipality's real letters) when the fit has enough of them; otherwise the shipped one
-    is kept. The starter examples (``casework.suggest.starter``) are left out of the refit: the
-    background letters are of random subjects, which starter texts rarely share, so with them
-    loaded the fit learnt "examples mislead" and 50 corrections no longer moved the ranking.
+    is kept. The starter examples (``casework.suggest.starter``) are loaded as at run time; they
+    are their own feature, whose weight stays: only the weight of the municipality's examples
+    moves (in one feature, the background letters, of random subjects the starter texts rarely
+    share, taught "examples mislead" and 50 corrections no longer moved the ranking).
     """
+    from casework.suggest import starter as starters
     from casework.suggest.calibration import Calibrator
     from casework.suggest.ranker import FEATURES, fit_weights, load_ranker
     from casework.suggest.suggester import TaxonomySuggester
@@ -274,6 +276,8 @@ def refit_ranker(taxonomy: Taxonomy, model: ExampleModel, engine: str, *,
     suggester = TaxonomySuggester(taxonomy, engine, cache_dir=cache_dir, dense=dense,
                                   ranker=base)
     dense_vecs = model.dense_for(suggester.dense_encoder_name)
+    if starters.enabled():
+        suggester.add_starter_examples(*starters.starter_examples(taxonomy.name))
     bg_texts, bg_codes = background_letters(taxonomy, BACKGROUND_LETTERS)
     fold_of = np.arange(n) % folds
     np.random.default_rng(0).shuffle(fold_of)

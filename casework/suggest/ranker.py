@@ -33,8 +33,11 @@ log = logging.getLogger(__name__)
 
 FEATURES: tuple[str, ...] = (
     "char", "word", "dense", "kw", "kw_max", "group_char", "group_dense", "main_char",
-    "main_dense", "general", "example", "duplicate",
+    "main_dense", "general", "example", "duplicate", "starter",
 )
+# "starter" is "example" for the shipped starter texts (``casework.suggest.starter``): its own
+# feature, so that a municipality's refit moves the weight of its own examples only. Its
+# weight is the keyword-learnt "example" weight, not refitted (see ``training``).
 # "duplicate" (the text is practically the same as a confirmed example of the code: character
 # TF-IDF cosine ≥ DUPLICATE_SIMILARITY) is not learnt: held-out training queries are never
 # duplicates. The caseworker has decided this very text, so it adds a fixed bonus that puts

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +85,17 @@ class _Channel:
     name: str
     encoder: Encoder
     labels: Vectors
-    examples: Vectors | None = None
+    # Example vectors per example set ("example": the municipality's confirmed choices,
+    # "starter": the shipped starter texts), rows sorted like the set's labels.
+    examples: dict[str, Vectors] = field(default_factory=dict)
+
+
+@dataclass
+class _ExampleSet:
+    """Labelled texts used as evidence; ``label`` sorted ascending (label indexes)."""
+
+    texts: list[str] = field(default_factory=list)
+    label: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _similarity(queries: Vectors, docs: Vectors) -> np.ndarray:
@@ -185,8 +195,7 @@ class TaxonomySuggester:
                     self._centroids[(level, channel.name)] = _centroids(
                         channel.labels, owner, int(owner.max()) + 1)
         self.ranker = ranker or load_ranker(taxonomy.name, self.engine, model_dir)
-        self._ex_label = np.zeros(0, dtype=np.int64)
-        self._ex_texts: list[str] = []
+        self._sets = {"example": _ExampleSet(), "starter": _ExampleSet()}
 
     @classmethod
     def load(cls, name: str, engine: str = "hybrid", *, taxonomy_path: Path | None = None,
@@ -205,21 +214,13 @@ class TaxonomySuggester:
         folder = Path(model_dir) if model_dir else ExampleModel.default_dir(name, municipality)
         suggester = cls(taxonomy, engine, cache_dir=cache_dir, dense=dense,
                         model_dir=folder if use_examples else None)
-        texts: list[str] = []
-        codes: list[str] = []
-        vectors: list[np.ndarray | None] = []
         if use_examples and (starters.enabled() if starter is None else starter):
-            texts, codes = starters.starter_examples(name)
-            vectors.append(suggester.starter_vectors(texts))
+            suggester.add_starter_examples(*starters.starter_examples(name))
         if use_examples:
             model = ExampleModel.load_if_present(name, folder)
             if model is not None:
-                texts, codes = texts + model.texts, codes + model.codes
-                vectors.append(model.dense_for(suggester.dense_encoder_name))
-        if texts:
-            known = [v for v in vectors if v is not None and len(v)]
-            suggester.add_examples(texts, codes, dense_vectors=np.vstack(known) if all(
-                v is not None for v in vectors) and known else None)
+                suggester.add_examples(model.texts, model.codes, dense_vectors=model.dense_for(
+                    suggester.dense_encoder_name))
         return suggester
 
     def starter_vectors(self, texts: Sequence[str]) -> np.ndarray | None:
@@ -238,26 +239,45 @@ class TaxonomySuggester:
 
     @property
     def example_count(self) -> int:
-        return len(self._ex_texts)
+        """Confirmed examples loaded (the municipality's), without the starter examples."""
+        return len(self._sets["example"].texts)
+
+    @property
+    def starter_count(self) -> int:
+        return len(self._sets["starter"].texts)
 
     def add_examples(self, texts: Sequence[str], codes: Sequence[str],
                      dense_vectors: np.ndarray | None = None) -> int:
         """Use confirmed (text, code) pairs as extra evidence (replacing earlier ones);
         unknown codes are skipped."""
+        return self._set_examples("example", texts, codes, dense_vectors)
+
+    def add_starter_examples(self, texts: Sequence[str], codes: Sequence[str],
+                             dense_vectors: np.ndarray | None = None) -> int:
+        """The shipped starter texts as evidence of their own (feature ``starter``, whose
+        weight a municipality's refit leaves alone), replacing earlier ones. Their dense
+        vectors come from the shipped/cached store unless given."""
+        if dense_vectors is None:
+            dense_vectors = self.starter_vectors(texts)
+        return self._set_examples("starter", texts, codes, dense_vectors)
+
+    def _set_examples(self, which: str, texts: Sequence[str], codes: Sequence[str],
+                      dense_vectors: np.ndarray | None) -> int:
         keep = [i for i, code in enumerate(codes) if code in self._index]
         if len(keep) < len(codes):
-            log.warning("%d confirmed examples name codes not in %s; ignored",
-                        len(codes) - len(keep), self.taxonomy.name)
+            log.warning("%d %s examples name codes not in %s; ignored",
+                        len(codes) - len(keep), which, self.taxonomy.name)
         order = sorted(keep, key=lambda i: self._index[codes[i]])
-        self._ex_texts = [texts[i] for i in order]
-        self._ex_label = np.array([self._index[codes[i]] for i in order], dtype=np.int64)
+        chosen = [texts[i] for i in order]
+        self._sets[which] = _ExampleSet(
+            chosen, np.array([self._index[codes[i]] for i in order], dtype=np.int64))
         for channel in self.channels:
             if not order:
-                channel.examples = None
+                channel.examples.pop(which, None)
             elif channel.name == "dense" and dense_vectors is not None:
-                channel.examples = np.asarray(dense_vectors, dtype=np.float32)[order]
+                channel.examples[which] = np.asarray(dense_vectors, dtype=np.float32)[order]
             else:
-                channel.examples = channel.encoder.encode(self._ex_texts, "query")
+                channel.examples[which] = channel.encoder.encode(chosen, "query")
         return len(order)
 
     # ----------------------------------------------------------------------- features
@@ -269,8 +289,8 @@ class TaxonomySuggester:
         texts = [t if t.strip() else " " for t in texts]
         n, m = len(texts), len(self.labels)
         full = np.zeros((len(FEATURES), n, m), dtype=np.float32)
-        ex_mixed = np.zeros((n, len(self._ex_label)), dtype=np.float32)
-        n_ex_channels = 0
+        mixed = {w: np.zeros((n, len(st.label)), dtype=np.float32) for w, st in self._sets.items()}
+        used = dict.fromkeys(self._sets, 0)
         ex_char = None
         for channel in self.channels:
             queries = channel.encoder.encode(list(texts), "query")
@@ -283,31 +303,34 @@ class TaxonomySuggester:
                     owner = self._group_of if level == "group" else self._main_of
                     full[_FEATURE_INDEX[f"{level}_{channel.name}"]] = _zscore(
                         _similarity(queries, cents))[:, owner]
-            if channel.examples is not None and len(self._ex_label):
-                ex_sims = _similarity(queries, channel.examples)
-                if channel.name == "char":
+            for which, vectors in channel.examples.items():
+                ex_sims = _similarity(queries, vectors)
+                if channel.name == "char" and which == "example":
                     ex_char = ex_sims
-                ex_mixed += (ex_sims - sims.mean(axis=1, keepdims=True)) / (
+                mixed[which] += (ex_sims - sims.mean(axis=1, keepdims=True)) / (
                     sims.std(axis=1, keepdims=True) + 1e-6)
-                n_ex_channels += 1
+                used[which] += 1
         kw_queries = self._kw_encoder.encode(list(texts), "query")
         kw_max = _max_by_owner(_similarity(kw_queries, self._kw_matrix), self._kw_starts)
         full[_FEATURE_INDEX["kw"]] = _zscore(kw_max)
         full[_FEATURE_INDEX["kw_max"]] = kw_max
         full[_FEATURE_INDEX["general"]] = self._general[np.newaxis, :]
         winner_full = np.full((n, m), -1, dtype=np.int64)
-        if n_ex_channels:
-            ex_mixed /= n_ex_channels
-            starts = np.flatnonzero(np.r_[True, np.diff(self._ex_label) != 0])
-            label_ids = self._ex_label[starts]
+        for which, st in self._sets.items():
+            if not used[which]:
+                continue
+            ex_mixed = mixed[which] / used[which]
+            starts = np.flatnonzero(np.r_[True, np.diff(st.label) != 0])
+            label_ids = st.label[starts]
             best = np.maximum.reduceat(ex_mixed, starts, axis=1)
-            full[_FEATURE_INDEX["example"], :, label_ids] = np.maximum(best, 0.0).T
-            if ex_char is not None:
-                dup = np.maximum.reduceat(ex_char, starts, axis=1) >= DUPLICATE_SIMILARITY
-                full[_FEATURE_INDEX["duplicate"], :, label_ids] = dup.T.astype(np.float32)
-            winner_full[:, label_ids] = _argmax_reduceat(ex_mixed, starts)
+            full[_FEATURE_INDEX[which], :, label_ids] = np.maximum(best, 0.0).T
+            if which == "example":
+                if ex_char is not None:
+                    dup = np.maximum.reduceat(ex_char, starts, axis=1) >= DUPLICATE_SIMILARITY
+                    full[_FEATURE_INDEX["duplicate"], :, label_ids] = dup.T.astype(np.float32)
+                winner_full[:, label_ids] = _argmax_reduceat(ex_mixed, starts)
         gen = sum(full[_FEATURE_INDEX[name]] for name in ("char", "word", "dense", "kw",
-                                                           "example"))
+                                                           "example", "starter"))
         k = min(candidates, m)
         cand = np.argpartition(-gen, k - 1, axis=1)[:, :k]
         rows = np.arange(n)[:, np.newaxis]
@@ -345,7 +368,8 @@ class TaxonomySuggester:
                     ev = evidence(text, label)
                     ex = winner[row, col]
                     if ex >= 0:
-                        ev += [w for w in shared_words(text, self._ex_texts[ex]) if w not in ev]
+                        ev += [w for w in shared_words(text, self._sets["example"].texts[ex])
+                               if w not in ev]
                 items.append(Suggestion(code=label.code, title=label.title,
                                         score=round(float(probs[row, col]), 4),
                                         confidence=round(float(conf[row, col]), 4),

@@ -22,12 +22,15 @@ the taxonomy (and, per municipality, from caseworkers' confirmed choices; see ``
   scaling of the top probability): calibrated on keyword-like texts it was too cautious on
   letters. A logistic calibrator over the margin to the runner-up, channel agreement and
   length as well fitted pseudo-letters better but hand-written letters worse.
-* **Written texts** (``casework/data/training/kle_texts.jsonl``, 453 texts): citizen letters,
-  case titles and internal notes written for this project across every KLE main group, each
-  with the subjects a caseworker would accept, labelled from the KLE file before any
-  suggestion was looked at. One in three (by a hash of its id) is EVAL and never fitted on;
-  the rest refit the weights (pulled towards the keyword-fitted ones) and fit the calibration
-  (Platt, cross-fitted), and are shipped as starter examples (``casework.suggest.starter``).
+* **Written texts** (``casework/data/training/kle_texts.jsonl``, 849 texts): citizen letters,
+  case titles and internal notes written for this project, each with the subjects a
+  caseworker would accept, labelled from the KLE file before any suggestion was looked at.
+  Set ``spread`` (453) covers every KLE main group evenly (two texts per subject at most);
+  set ``frequent`` (396) covers the requests a municipality receives most often (up to four
+  texts per subject), written without seeing the first set. One in three (by a hash of its
+  id) is EVAL and never fitted on; the rest refit the weights (pulled towards the
+  keyword-fitted ones) and fit the calibration (Platt, cross-fitted), and are shipped as
+  starter examples (``casework.suggest.starter``).
   Fitted on pseudo-letters alone the ranker preferred a group's general ``.00`` subject and
   the confidence was too cautious above 0.5 and too sure below 0.3.
 * **FSIII** (73 conditions): the query is a condition's definition, removed from its label;
@@ -133,7 +136,8 @@ def written_split(text_id: str) -> str:
 
 
 def written_texts(split: str | None = None, path: Path = WRITTEN_TEXTS) -> list[dict[str, Any]]:
-    """The written KLE texts (``id``, ``kind``, ``text``, ``accept``), optionally one split."""
+    """The written KLE texts (``id``, ``set``, ``kind``, ``text``, ``accept``), optionally one
+    split."""
     import json
 
     out = []
@@ -142,7 +146,8 @@ def written_texts(split: str | None = None, path: Path = WRITTEN_TEXTS) -> list[
             continue
         try:
             row = json.loads(line)
-            item = {"id": str(row["id"]), "kind": str(row["kind"]), "text": str(row["text"]),
+            item = {"id": str(row["id"]), "set": str(row.get("set", "spread")),
+                    "kind": str(row["kind"]), "text": str(row["text"]),
                     "accept": [str(c) for c in row["accept"]]}
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{number}: not a labelled text ({exc})") from exc
@@ -307,10 +312,11 @@ def _refit_on_written(base: RankerModel, engine: str, cache: Path, dense: Any,
     fitted on their cross-fitted top probabilities.
 
     These texts are also the starter examples (``casework.suggest.starter``), so each fold is
-    scored with the other folds' texts loaded as examples, as a new letter meets them. The
-    example weights stay as the keyword fit learnt them: the written texts spread evenly over
-    the subjects (two at most per subject), so here another text of the same subject is rarely
-    loaded and a refit would learn "examples mislead", which is not true of real mail. A text
+    scored with the other folds' texts loaded as starter examples, as a new letter meets them.
+    The example weights stay as the keyword fit learnt them (``starter`` gets ``example``'s):
+    most written texts find no other text of their subject in the other folds (the ``spread``
+    set has two per subject at most), so a refit would learn "examples mislead", which the
+    held-out letters contradict. A text
     with several accepted codes counts the one the base weights rank highest as its answer.
     """
     from casework.suggest.calibration import Calibrator, expected_calibration_error
@@ -328,18 +334,20 @@ def _refit_on_written(base: RankerModel, engine: str, cache: Path, dense: Any,
     accepted = np.zeros((len(rows), CANDIDATES_FOR_FIT), dtype=bool)
     for f in range(folds):
         others = np.flatnonzero(fold_of != f)
-        suggester.add_examples([texts[i] for i in others], [firsts[i] for i in others],
-                               dense_vectors=None if vectors is None else vectors[others])
+        suggester.add_starter_examples(
+            [texts[i] for i in others], [firsts[i] for i in others],
+            dense_vectors=None if vectors is None else vectors[others])
         mine = np.flatnonzero(fold_of == f)
         cand, x, _ = suggester.features([texts[i] for i in mine], CANDIDATES_FOR_FIT)
         feats[mine] = x
         accepted[mine] = [[accepts(suggester.labels[c].code, rows[i]["accept"]) for c in row]
                           for row, i in zip(cand, mine, strict=True)]
     prior = base._w().astype(np.float64)
+    prior[FEATURES.index("starter")] = prior[FEATURES.index("example")]
     logits = feats @ prior
     gold = np.array([int(np.flatnonzero(ok)[np.argmax(lg[ok])]) if ok.any() else -1
                      for ok, lg in zip(accepted, logits, strict=True)])
-    free = [name for name in FEATURES if name not in ("example", "duplicate")]
+    free = [name for name in FEATURES if name not in ("example", "duplicate", "starter")]
     raw = np.zeros(len(rows))
     right = np.zeros(len(rows), dtype=bool)
     for f in range(folds):

@@ -83,7 +83,7 @@ def test_retrain_builds_model_used_on_load(tmp_path: Path, suggest_cache: Path) 
     assert plain.example_count == 0
     both = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
                                   model_dir=tmp_path / "model")
-    assert both.example_count == len(starter_examples("kle")[0]) + 1
+    assert (both.example_count, both.starter_count) == (1, len(starter_examples("kle")[0]))
 
     def rank(s: TaxonomySuggester) -> int:
         codes = [x.code for x in s.suggest([letter], top=50, with_evidence=False)[0]]
@@ -108,10 +108,10 @@ def test_starter_examples_load_by_default_and_the_setting_turns_them_off(
     assert not set(texts) & {r["text"] for r in written_texts("eval")}
     assert starter_examples("fsiii") == ([], [])
     started = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache)
-    assert started.example_count == len(texts)
+    assert (started.starter_count, started.example_count) == (len(texts), 0)
     # A letter phrased like a starter text gets that text's subject, as a confirmed choice would.
     first = texts[0]
     assert started.suggest([first], top=1)[0][0].code == codes[0]
     monkeypatch.setenv("CASEWORK_STARTER_EXAMPLES", "false")
     reset_settings_cache()
-    assert TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache).example_count == 0
+    assert TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache).starter_count == 0

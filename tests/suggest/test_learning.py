@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from casework.suggest.examples import Example, ExampleModel, ExampleStore, retrain
+from casework.suggest.ranker import RANKER_DIR
 from casework.suggest.suggester import TaxonomySuggester
 from casework.suggest.taxonomy import load_kle
 
@@ -52,6 +53,11 @@ def test_fifty_corrections_move_the_ranking(tmp_path: Path, suggest_cache: Path)
     assert meta.examples == 50 and meta.ranker is not None
     refit = json.loads((tmp_path / "model" / "ranker.tfidf.json").read_text(encoding="utf-8"))
     assert "50 confirmed examples" in refit["trained_on"]
+    # Only the weight of the municipality's own examples moved; the starter texts' stayed.
+    shipped = json.loads((RANKER_DIR / "kle.tfidf.json").read_text(encoding="utf-8"))
+    moved = dict(zip(refit["features"], refit["weights"], strict=True))
+    kept = dict(zip(shipped["features"], shipped["weights"], strict=True))
+    assert moved["starter"] == kept["starter"] and moved["example"] != kept["example"]
 
     after = TaxonomySuggester.load("kle", "tfidf", cache_dir=suggest_cache,
                                    model_dir=tmp_path / "model")
