@@ -6,8 +6,12 @@ letters. The project ships written texts labelled with the KLE subjects a casewo
 accept (``casework/data/training/kle_texts.jsonl``); their TRAIN part is loaded as examples
 beside the municipality's own (``CASEWORK_STARTER_EXAMPLES=false`` turns them off). The
 EVAL part is never loaded, so ``bench/suggest_accuracy.py`` still measures on texts the
-suggester has not seen. Measured there: letters about common subjects gain about 7 points
-@1; texts spread evenly over the taxonomy neither gain nor lose.
+suggester has not seen. Measured there (hybrid, held-out texts): with the starter examples
+@1 0.638 against 0.616 without (271 written texts), 0.769 against 0.641 (39 hand-written
+letters); on texts spread evenly over the taxonomy the gain is smallest.
+
+They are their own ranker feature (``starter``), so a municipality's refit moves only the
+weight of its own confirmed examples, and its corrections win over a starter text.
 """
 
 from __future__ import annotations
