@@ -23,7 +23,9 @@ Everything here is measured on sets the shipped models were NOT trained or tuned
   set ``spread`` evenly over every main group, set ``frequent`` the most common requests).
   ``written_eval`` (1 in 3 by a hash of the id, about 280 texts) is never fitted on, also
   reported per set and per kind; the TRAIN part refitted the weights and calibration and
-  is loaded as starter examples (``casework.suggest.starter``). The letter and written sets
+  is loaded as starter examples (``casework.suggest.starter``); ``written_eval_distinct``
+  leaves out EVAL texts that a TRAIN text resembles closely (difflib ratio ≥ 0.5; no written
+  text resembles a bench or demo letter that closely, tested). The letter and written sets
   are scored as installed (starter examples loaded) and, ``*_without_starter``, without them.
 * KLE retrain: ``q_example`` of half the TEST subjects stored as confirmed examples; ``q_test``
   of that half and of the other half scored before and after.
@@ -162,6 +164,22 @@ def letter_halves(path: Path = LETTER_FILE) -> dict[str, list[tuple[str, list[st
     return halves
 
 
+def near_copies_of_train(rows: list[dict[str, Any]], ratio: float = 0.5) -> set[str]:
+    """Ids of EVAL texts that a TRAIN text (a starter example) resembles closely (difflib
+    ratio ≥ ``ratio``; texts of one writer about one subject share phrasing): the
+    ``written_eval_distinct`` set leaves them out."""
+    import difflib
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    train = [r["text"].lower() for r in written_texts("train")]
+    texts = [r["text"].lower() for r in rows]
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit(texts + train)
+    cosine = (vec.transform(texts) @ vec.transform(train).T).toarray()
+    return {rows[i]["id"] for i, j in np.argwhere(cosine >= 0.15)
+            if difflib.SequenceMatcher(None, texts[i], train[j]).ratio() >= ratio}
+
+
 class MemoEncoder:
     """Wraps an encoder and remembers vectors (e5 and hybrid share the same query vectors)."""
 
@@ -252,6 +270,10 @@ def bench_kle(engines: list[str], dense: MemoEncoder | None, cache: Path) -> dic
                 full, [r["text"] for r in sel], [r["accept"] for r in sel])
         res["written_eval_without_starter"] = report(
             plain, [r["text"] for r in written], [r["accept"] for r in written])
+        copies = near_copies_of_train(written)
+        distinct = [r for r in written if r["id"] not in copies]
+        res["written_eval_distinct"] = report(
+            full, [r["text"] for r in distinct], [r["accept"] for r in distinct])
         half_a = [it for it in items if it["half"] == "A"]
         for half in ("A", "B"):
             sel = [it for it in items if it["half"] == half]

@@ -135,13 +135,14 @@ def ece_if_calibrated(confidence: Sequence[float], bins: int = 10, draws: int = 
     rng = np.random.default_rng(seed)
     edges = np.linspace(0.0, 1.0, bins + 1)  # the bins of ``reliability``
     index = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
-    counts = np.bincount(index, minlength=bins)
     conf_sum = np.bincount(index, weights=conf, minlength=bins)
-    outcomes = rng.random((draws, n)) < conf
-    right = np.zeros((draws, bins))
-    for b in np.flatnonzero(counts):
-        right[:, b] = outcomes[:, index == b].sum(axis=1)
-    eces = np.abs(right - conf_sum).sum(axis=1) / n
+    eces = np.empty(draws)
+    chunk = max(1, 2_000_000 // n)  # about 2 MB of outcomes at a time, whatever n is
+    for start in range(0, draws, chunk):
+        stop = min(draws, start + chunk)
+        outcomes = rng.random((stop - start, n)) < conf
+        right = np.stack([outcomes[:, index == b].sum(axis=1) for b in range(bins)], axis=1)
+        eces[start:stop] = np.abs(right - conf_sum).sum(axis=1) / n
     return round(float(eces.mean()), 4), round(float(np.quantile(eces, 0.95)), 4)
 
 

@@ -276,8 +276,8 @@ def refit_ranker(taxonomy: Taxonomy, model: ExampleModel, engine: str, *,
     suggester = TaxonomySuggester(taxonomy, engine, cache_dir=cache_dir, dense=dense,
                                   ranker=base)
     dense_vecs = model.dense_for(suggester.dense_encoder_name)
-    if starters.enabled():
-        suggester.add_starter_examples(*starters.starter_examples(taxonomy.name))
+    with_starters = starters.enabled() and bool(
+        suggester.add_starter_examples(*starters.starter_examples(taxonomy.name)))
     bg_texts, bg_codes = background_letters(taxonomy, BACKGROUND_LETTERS)
     fold_of = np.arange(n) % folds
     np.random.default_rng(0).shuffle(fold_of)
@@ -306,7 +306,9 @@ def refit_ranker(taxonomy: Taxonomy, model: ExampleModel, engine: str, *,
     refit = base.model_copy(update={
         "features": list(FEATURES), "weights": [round(float(v), 5) for v in weights],
         "trained_on": f"{n} confirmed examples (cross-fitted) + {len(bg_texts)} background "
-                      f"pseudo-letters; prior: {base.trained_on}",
+                      f"pseudo-letters"
+                      f"{', starter examples loaded' if with_starters else ''}; "
+                      f"prior: {base.trained_on}",
         "created": datetime.now(UTC)})
     # Calibration: the refitted weights on the examples' out-of-fold features (the weights saw
     # these rows, so this is slightly optimistic; folds are too small to refit per fold).

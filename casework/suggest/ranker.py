@@ -46,7 +46,8 @@ DUPLICATE_SIMILARITY = 0.9
 DUPLICATE_BONUS = 12.0
 RANKER_DIR = resources.DATA_DIR / "ranker"
 # Used only when no trained ranker ships for an engine: the old fixed mix.
-_DEFAULT_WEIGHTS = {"char": 0.4, "word": 0.3, "dense": 0.9, "kw": 0.3, "example": 1.0}
+_DEFAULT_WEIGHTS = {"char": 0.4, "word": 0.3, "dense": 0.9, "kw": 0.3, "example": 1.0,
+                    "starter": 1.0}
 
 
 class RankerModel(BaseModel):
@@ -69,6 +70,10 @@ class RankerModel(BaseModel):
 
     def _w(self) -> np.ndarray:
         by_name = dict(zip(self.features, self.weights, strict=True))
+        # A ranker saved before the starter examples had their own feature (a municipality's
+        # older refit) weighs them like its examples, as training does; 0 would silently turn
+        # them off.
+        by_name.setdefault("starter", by_name.get("example", 0.0))
         return np.array([by_name.get(f, 0.0) for f in FEATURES], dtype=np.float32)
 
     def probabilities(self, feats: np.ndarray) -> np.ndarray:

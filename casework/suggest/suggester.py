@@ -206,7 +206,8 @@ class TaxonomySuggester:
         """Shipped (or given) taxonomy plus, when retrained, the municipality's confirmed
         examples and its refitted ranker and calibration (from ``model_dir``, default
         ``<data_dir>/models/suggest[/<municipality>]/<taxonomy>``), and the project's starter
-        examples (``casework.suggest.starter``; ``starter=None`` follows the setting)."""
+        examples (``casework.suggest.starter``; ``starter=None`` follows the setting).
+        ``use_examples=False`` loads no examples at all, starter examples included."""
         from casework.suggest import starter as starters
         from casework.suggest.examples import ExampleModel
 

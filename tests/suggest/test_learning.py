@@ -84,3 +84,16 @@ def test_decisions_are_stored_per_municipality(cli_env: Path) -> None:
     assert (first.decision, first.suggested) == ("amended", "02.34.24")
     assert ExampleModel.default_dir("kle", "odense") == (
         cli_env / "models" / "suggest" / "odense" / "kle")
+
+
+def test_a_refit_saved_before_starter_examples_still_weighs_them() -> None:
+    """A municipality's ranker file from before the ``starter`` feature existed weighs the
+    starter texts like its own examples, not with 0 (which would silently turn them off)."""
+    from casework.suggest.ranker import FEATURES, RankerModel
+
+    old = [f for f in FEATURES if f != "starter"]
+    model = RankerModel(taxonomy="kle", engine="tfidf", features=old,
+                        weights=[0.5 if f == "example" else 0.1 for f in old])
+    weights = dict(zip(FEATURES, model._w().tolist(), strict=True))
+    assert weights["starter"] == weights["example"] == 0.5
+    assert RankerModel.default("kle", "tfidf")._w()[FEATURES.index("starter")] > 0
