@@ -22,11 +22,11 @@ the taxonomy (and, per municipality, from caseworkers' confirmed choices; see ``
   scaling of the top probability): calibrated on keyword-like texts it was too cautious on
   letters. A logistic calibrator over the margin to the runner-up, channel agreement and
   length as well fitted pseudo-letters better but hand-written letters worse.
-* **Written texts** (``casework/data/training/kle_texts.jsonl``, 849 texts): citizen letters,
+* **Written texts** (``casework/data/training/kle_texts.jsonl``, 805 texts): citizen letters,
   case titles and internal notes written for this project, each with the subjects a
   caseworker would accept, labelled from the KLE file before any suggestion was looked at.
-  Set ``spread`` (453) covers every KLE main group evenly (two texts per subject at most);
-  set ``frequent`` (396) covers the requests a municipality receives most often (up to four
+  Set ``spread`` (437) covers every KLE main group evenly (two texts per subject at most);
+  set ``frequent`` (368) covers the requests a municipality receives most often (up to four
   texts per subject), written without seeing the first set. One in three (by a hash of its
   id) is EVAL and never fitted on; the rest refit the weights (pulled towards the
   keyword-fitted ones) and fit the calibration (Platt, cross-fitted), and are shipped as
