@@ -68,6 +68,7 @@ from casework.suggest.training import (  # noqa: E402
     definition_holdout,
     keyword_holdout,
     ranked_codes,
+    resembling,
     written_texts,
 )
 
@@ -164,20 +165,12 @@ def letter_halves(path: Path = LETTER_FILE) -> dict[str, list[tuple[str, list[st
     return halves
 
 
-def near_copies_of_train(rows: list[dict[str, Any]], ratio: float = 0.5) -> set[str]:
-    """Ids of EVAL texts that a TRAIN text (a starter example) resembles closely (difflib
-    ratio ≥ ``ratio``; texts of one writer about one subject share phrasing): the
+def near_copies_of_train(rows: list[dict[str, Any]]) -> set[str]:
+    """Ids of EVAL texts that a TRAIN text (a starter example) resembles closely: the
     ``written_eval_distinct`` set leaves them out."""
-    import difflib
-
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    train = [r["text"].lower() for r in written_texts("train")]
-    texts = [r["text"].lower() for r in rows]
-    vec = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit(texts + train)
-    cosine = (vec.transform(texts) @ vec.transform(train).T).toarray()
-    return {rows[i]["id"] for i, j in np.argwhere(cosine >= 0.15)
-            if difflib.SequenceMatcher(None, texts[i], train[j]).ratio() >= ratio}
+    train = [r["text"] for r in written_texts("train")]
+    hit = resembling([r["text"] for r in rows], train)
+    return {r["id"] for r, h in zip(rows, hit, strict=True) if h}
 
 
 class MemoEncoder:

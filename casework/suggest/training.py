@@ -156,6 +156,31 @@ def written_texts(split: str | None = None, path: Path = WRITTEN_TEXTS) -> list[
     return out
 
 
+def resembling(texts: Sequence[str], pool: Sequence[str], ratio: float = 0.5) -> list[bool]:
+    """Per text: does some text of ``pool`` resemble it closely (difflib ratio ≥ ``ratio``,
+    case ignored)? Written letters about one subject converge on the same phrasing, so the
+    starter examples are kept apart from the letters the bench and the demo measure on.
+
+    Pairs are shortlisted by character-trigram cosine (every pair at ratio ≥ 0.5 seen had a
+    cosine ≥ 0.16), so only a few get the exact, slow ratio.
+    """
+    import difflib
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    low = [t.lower() for t in texts]
+    others = [t.lower() for t in pool]
+    if not low or not others:
+        return [False] * len(low)
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit(low + others)
+    cosine = (vec.transform(low) @ vec.transform(others).T).toarray()
+    hit = [False] * len(low)
+    for i, j in np.argwhere(cosine >= 0.15):
+        if not hit[i] and difflib.SequenceMatcher(None, low[i], others[j]).ratio() >= ratio:
+            hit[i] = True
+    return hit
+
+
 def _unique_candidates(taxonomy: Taxonomy) -> Callable[[Label], list[Keyword]]:
     freq = Counter(kw.text.lower() for lab in taxonomy.labels for kw in
                    {k.text.lower(): k for k in lab.keywords}.values())

@@ -18,7 +18,13 @@ import pytest
 from casework.suggest.calibration import ece_if_calibrated, expected_calibration_error
 from casework.suggest.evaluation import accepts
 from casework.suggest.taxonomy import load_kle
-from casework.suggest.training import WRITTEN_TEXTS, ranked_codes, written_split, written_texts
+from casework.suggest.training import (
+    WRITTEN_TEXTS,
+    ranked_codes,
+    resembling,
+    written_split,
+    written_texts,
+)
 
 
 def test_written_texts_are_valid_and_cover_the_taxonomy() -> None:
@@ -53,7 +59,6 @@ def test_a_bad_line_is_named(tmp_path: Path) -> None:
 def test_no_written_text_copies_a_bench_or_demo_letter() -> None:
     """The starter examples must not carry the letters the bench and the demo measure on
     (LLM-written letters about common subjects converge on the same phrasing)."""
-    import difflib
     import importlib.util
 
     root = Path(__file__).resolve().parents[2]
@@ -67,17 +72,9 @@ def test_no_written_text_copies_a_bench_or_demo_letter() -> None:
     demo = root / "demo" / "data" / "letters.jsonl"
     letters += [json.loads(line)["body"] for line in demo.read_text(encoding="utf-8")
                 .splitlines() if line.strip()]
-    texts = [r["text"].lower() for r in written_texts()]
-    letters = [letter.lower() for letter in letters]
-    # Shortlist by character-trigram cosine (cheap; every ratio >= 0.5 pair seen had cosine
-    # >= 0.16), then the exact difflib ratio.
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit(texts + letters)
-    cosine = (vec.transform(texts) @ vec.transform(letters).T).toarray()
-    pairs = np.argwhere(cosine >= 0.15)
-    copies = sorted({written_texts()[i]["id"] for i, j in pairs
-                     if difflib.SequenceMatcher(None, texts[i], letters[j]).ratio() >= 0.5})
+    rows = written_texts()
+    hit = resembling([r["text"] for r in rows], letters)
+    copies = [r["id"] for r, h in zip(rows, hit, strict=True) if h]
     assert copies == []
 
 
